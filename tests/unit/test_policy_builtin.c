@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze.h"
 #include "check.h"
+#include "findings.h"
 #include "policy.h"
 #include "policy_internal.h"
 
@@ -145,10 +147,55 @@ static void test_never_allowed(void)
     pj_policy_free(def);
 }
 
+/* The verdict of `default` on a protocol 2 pickle of defaultdict(factory),
+ * the factory given as opcodes. */
+static int defaultdict_verdict(const pj_policy *def, const char *factory)
+{
+    char pk[256];
+    int n = snprintf(pk, sizeof pk, "\x80\x02" "ccollections\ndefaultdict\n%s\x85R.", factory);
+    CHECK(n > 0 && (size_t)n < sizeof pk);
+    pj_decode_opts opts = {.encoding = PJ_ENC_ASCII};
+    pj_limits lim = pj_limits_default();
+    pj_file_result r;
+    pj_report rep;
+    pj_error err;
+    CHECK(pj_analyze_buffer((const uint8_t *)pk, (size_t)n, &opts, &lim, &r, &err) == 0);
+    CHECK(r.n_pickles == 1 && r.pickles[0].status == 0);
+    CHECK(pj_policy_eval(def, &r, &rep, &err) == 0);
+    int v = rep.verdict;
+    pj_report_free(&rep);
+    pj_file_result_free(&r);
+    return v;
+}
+
+/* A defaultdict's factory is called by the program on a missing key: only
+ * the types real pickles hold there are allowed, not every global some
+ * profile allows to be both referenced and called (numpy's bit-generator
+ * factory, numpy.dtype, torch.device were, before `is()` named them). */
+static void test_defaultdict_factories(void)
+{
+    pj_policy *def = pj_policy_new();
+    pj_error err;
+    CHECK(pj_policy_add_builtin(def, "default", &err) == 0);
+    static const char *const ok[] = {"cbuiltins\nlist\n", "cbuiltins\nint\n",
+                                     "cbuiltins\nset\n", "ccollections\nOrderedDict\n",
+                                     "N"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        CHECK_MSG(defaultdict_verdict(def, ok[i]) == PJ_VERDICT_ALLOWED, "factory %zu", i);
+    static const char *const bad[] = {"cnumpy.random._pickle\n__bit_generator_ctor\n",
+                                      "cnumpy\ndtype\n", "ctorch\ndevice\n",
+                                      "cnumpy.random._pickle\n__randomstate_ctor\n",
+                                      "cbuiltins\nlist\n)R"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_MSG(defaultdict_verdict(def, bad[i]) == PJ_VERDICT_REJECTED, "factory %zu", i);
+    pj_policy_free(def);
+}
+
 int main(void)
 {
     test_embedded_matches_files();
     test_profiles_load();
     test_never_allowed();
+    test_defaultdict_factories();
     return CHECK_DONE();
 }
