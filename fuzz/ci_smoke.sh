@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-50}
 build=${BUILD_DIR:-build-fuzz-ci}
-targets=(decode judge wire roundtrip policy container)
+targets=(decode judge wire roundtrip policy container zip npy joblib decompress)
 
 CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPJ_FUZZ_LIBFUZZER=ON \
     -DPJ_SANITIZE=ON >/dev/null

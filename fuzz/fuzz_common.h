@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "analyze.h"
+#include "container_limits.h"
 #include "decode.h"
 #include "limits.h"
 
@@ -83,6 +84,36 @@ static inline pj_decode_opts pj_fuzz_decode_opts(uint8_t opt)
     o.encoding = (pj_py2enc)(opt & PJ_FUZZ_OPT_ENC_MASK);
     o.python_reader = (opt & PJ_FUZZ_OPT_PYREADER) != 0;
     return o;
+}
+
+/* The container limits lowered like the decoder's (container, zip, npy,
+ * joblib, decompress targets): one input must not be allowed to inflate
+ * hundreds of MiB. */
+static inline pj_container_limits pj_fuzz_container_limits(void)
+{
+    pj_container_limits c = pj_container_limits_default();
+    c.entries = 1u << 10;
+    c.entry_bytes = UINT64_C(4) << 20;
+    c.total_bytes = UINT64_C(16) << 20;
+    c.npy_header = UINT64_C(64) << 10;
+    c.notes = 256;
+    return c;
+}
+
+/* What every reader promises of the pickles it appends to a result from
+ * index `from` on: each has a graph and a status in the PJ_E_* range, a
+ * failed one carries its error, a decoded one a root. */
+static inline void pj_fuzz_check_pickles(const pj_file_result *r, uint32_t from)
+{
+    for (uint32_t i = from; i < r->n_pickles; i++) {
+        const pj_pickle_result *p = &r->pickles[i];
+        PJ_FUZZ_CHECK(p->g != NULL);
+        PJ_FUZZ_CHECK(p->status <= 0 && p->status >= PJ_E_MIN);
+        if (p->status == 0)
+            PJ_FUZZ_CHECK(p->g->root < p->g->n_nodes);
+        else
+            PJ_FUZZ_CHECK(p->error.code == p->status);
+    }
 }
 
 /* fuzz_consume.c, what the CLI does with a decoded file.  Each traps when

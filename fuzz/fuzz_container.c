@@ -22,19 +22,6 @@
 #include "fuzz_common.h"
 #include "wire.h"
 
-/* The container limits lowered like the decoder's: one input must not be
- * allowed to inflate hundreds of MiB. */
-static pj_container_limits fuzz_climits(void)
-{
-    pj_container_limits c = pj_container_limits_default();
-    c.entries = 1u << 10;
-    c.entry_bytes = UINT64_C(4) << 20;
-    c.total_bytes = UINT64_C(16) << 20;
-    c.npy_header = UINT64_C(64) << 10;
-    c.notes = 256;
-    return c;
-}
-
 static void check_wire(const pj_file_result *r, const pj_limits *lim)
 {
     uint8_t *msg = NULL, *again = NULL;
@@ -63,16 +50,13 @@ static void check_wire(const pj_file_result *r, const pj_limits *lim)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     pj_limits lim = pj_fuzz_limits();
-    pj_container_limits cl = fuzz_climits();
+    pj_container_limits cl = pj_fuzz_container_limits();
     pj_file_result r;
     pj_error err;
     int rc = pj_analyze_input(data, size, NULL, &lim, &cl, &r, &err);
     PJ_FUZZ_CHECK(rc == 0 || rc == PJ_E_NOMEM || rc == PJ_E_LIMIT);
     if (rc == 0) {
-        for (uint32_t i = 0; i < r.n_pickles; i++) {
-            PJ_FUZZ_CHECK(r.pickles[i].g != NULL);
-            PJ_FUZZ_CHECK(r.pickles[i].status <= 0 && r.pickles[i].status >= PJ_E_MIN);
-        }
+        pj_fuzz_check_pickles(&r, 0);
         pj_fuzz_print(&r);
         check_wire(&r, &lim);
     }

@@ -62,6 +62,16 @@ static const char *const extra[][2] = {
     {"g_numpy_dtype", "cnumpy\\x0adtype\\x0a"},
     {"g_ndarray", "numpy\\x0andarray\\x0a"},
     {"g_joblib", "joblib.numpy_pickle\\x0aNumpyArrayWrapper\\x0a"},
+    {"g_joblib_ndarray", "joblib.numpy_pickle\\x0aNDArrayWrapper\\x0a"},
+    {"g_joblib_zndarray", "joblib.numpy_pickle\\x0aZNDArrayWrapper\\x0a"},
+    /* the wrapper's state keys, from which joblib computes the bytes it
+     * reads after BUILD (fuzz_joblib) */
+    {"k_subclass", "subclass"},
+    {"k_order", "order"},
+    {"k_dtype", "dtype"},
+    {"k_allow_mmap", "allow_mmap"},
+    {"k_alignment", "numpy_array_alignment_bytes"},
+    {"s_order_f", "F"},
     {"g_dunder", "__reduce_ex__"},
     {"g_dotted", "a.b.c"},
     {"s_storage", "storage"},

@@ -10,8 +10,9 @@
 # (libFuzzer -merge=1; afl-cmin over corpus + queue, new files only) and
 # lists every crash, hang and slow unit found.  Seeds are never deleted.
 # `coverage` replays the corpora and regressions through a clang
-# source-coverage build and prints llvm-cov's line coverage of src/ and
-# sandbox/.
+# source-coverage build of the targets, runs that build's `picklejail scan`
+# over the container corpus (the sandboxed child included), and prints
+# llvm-cov's line coverage of src/ and sandbox/.
 #
 # Builds, if missing: build-fuzz-lf (clang, -DPJ_FUZZ_LIBFUZZER=ON),
 # build-fuzz-afl (afl-clang-fast), build-fuzz-cov (clang, coverage); all
@@ -21,7 +22,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ALL_TARGETS=(decode judge wire roundtrip policy container)
+ALL_TARGETS=(decode judge wire roundtrip policy container zip npy joblib decompress)
 
 usage() {
     echo "usage: $0 libfuzzer|afl SECONDS_PER_TARGET [TARGET...] | $0 coverage [TARGET...]" >&2
@@ -46,10 +47,8 @@ TARGETS=("$@")
 
 dict_of() {
     case $1 in
-    decode | judge | roundtrip) echo "$ROOT/fuzz/dict/pickle.dict" ;;
-    container) echo "$ROOT/fuzz/dict/container.dict" ;;
-    wire) echo "$ROOT/fuzz/dict/wire.dict" ;;
-    policy) echo "$ROOT/fuzz/dict/policy.dict" ;;
+    decode | judge | roundtrip | joblib) echo "$ROOT/fuzz/dict/pickle.dict" ;;
+    container | wire | policy | zip | npy | decompress) echo "$ROOT/fuzz/dict/$1.dict" ;;
     *) echo "unknown target $1" >&2; exit 2 ;;
     esac
 }
@@ -63,11 +62,13 @@ configure() { # dir, cmake args...
     if [ ! -f "$dir/CMakeCache.txt" ]; then
         "$@" -S "$ROOT" -B "$dir" >/dev/null
     fi
-    local targets=()
+    local targets=("${EXTRA_BUILD_TARGETS[@]}")
     for t in "${ALL_TARGETS[@]}"; do targets+=("fuzz_$t"); done
     nice -n 10 cmake --build "$dir" -j1 --target "${targets[@]}" \
         >"$dir/build.log" 2>&1 || { tail -30 "$dir/build.log"; exit 1; }
 }
+
+EXTRA_BUILD_TARGETS=()
 
 sha1() { sha1sum "$1" | cut -c1-40; }
 
@@ -166,19 +167,31 @@ run_afl() { # target
 run_coverage() {
     local prof="$WORK/profiles"
     mkdir -p "$prof"
+    local objs=()
     for t in "${TARGETS[@]}"; do
         local dirs=("$ROOT/corpus/fuzz/$t")
         [ -d "$ROOT/corpus/regressions/$t" ] && dirs+=("$ROOT/corpus/regressions/$t")
         echo "== coverage: replaying $t"
         LLVM_PROFILE_FILE="$prof/$t-%p.profraw" nice -n 10 "$BUILD/fuzz/fuzz_$t" "${dirs[@]}" \
             >"$WORK/$t.log" 2>&1 || echo "    replay of $t failed (see $WORK/$t.log)"
+        objs+=(-object "$BUILD/fuzz/fuzz_$t")
     done
+    # sandbox/ is in no target: the CLI scans the container corpus, each
+    # file decoded in a forked, seccomp-confined child.  The child ends with
+    # _exit and may not open files, so its counters are kept by continuous
+    # mode (%c): they live in the profile file, mapped shared before fork.
+    if [[ " ${TARGETS[*]} " == *" container "* ]]; then
+        echo "== coverage: picklejail scan over the container corpus (sandboxed)"
+        find "$ROOT/corpus/fuzz/container" "$ROOT/corpus/regressions/container" -type f -print0 \
+            | LLVM_PROFILE_FILE="$prof/cli-%c%p.profraw" \
+                xargs -0 -n 200 nice -n 10 "$BUILD/picklejail" scan --format json \
+                >/dev/null 2>"$WORK/cli.log" || true # exit 1: files were rejected
+        objs+=(-object "$BUILD/picklejail")
+    fi
     llvm-profdata merge -sparse "$prof"/*.profraw -o "$WORK/all.profdata"
-    local objs=()
-    for t in "${TARGETS[@]}"; do objs+=(-object "$BUILD/fuzz/fuzz_$t"); done
     llvm-cov report "${objs[@]:1}" -instr-profile="$WORK/all.profdata" \
         "$ROOT/src" "$ROOT/sandbox" | tee "$WORK/summary.txt"
-    echo "per-line view: llvm-cov show ${objs[*]:1} -instr-profile=$WORK/all.profdata $ROOT/src"
+    echo "per-line view: llvm-cov show ${objs[*]:1} -instr-profile=$WORK/all.profdata $ROOT/src $ROOT/sandbox"
 }
 
 # ---------------------------------------------------------------- main
@@ -195,8 +208,10 @@ afl)
     ;;
 coverage)
     BUILD=${BUILD_DIR:-$ROOT/build-fuzz-cov}
+    EXTRA_BUILD_TARGETS=(picklejail)
+    # -runtime-counter-relocation: continuous mode (%c) on Linux needs it
     configure "$BUILD" env CC=clang cmake \
-        "-DCMAKE_C_FLAGS=-fprofile-instr-generate -fcoverage-mapping"
+        "-DCMAKE_C_FLAGS=-fprofile-instr-generate -fcoverage-mapping -mllvm -runtime-counter-relocation"
     ;;
 esac
 WORK=${WORK_DIR:-$BUILD/campaign-$(date +%Y%m%d-%H%M%S)}

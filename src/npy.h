@@ -34,7 +34,8 @@ typedef struct pj_npy_info {
 int pj_npy_prefix(const uint8_t *buf, size_t len, pj_npy_info *info, const char **why);
 
 /* Parse the header literal buf[info->header, info->data) (len must reach
- * info->data): 0 with the rest of info filled, or -1 with a reason in why. */
+ * info->data): 0 with the rest of info filled, -1 with a reason in why, or
+ * -2 when out of memory. */
 int pj_npy_parse_header(const uint8_t *buf, size_t len, pj_npy_info *info, char *why,
                         size_t whylen);
 

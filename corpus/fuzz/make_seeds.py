@@ -20,7 +20,15 @@ One small file per input, named "seed-<what>", in corpus/fuzz/<target>/:
   container          whole files: zip archives as torch.save and np.savez
                      write them, .npy, PyTorch's legacy format, compressed
                      wrappers, tar, polyglots and broken archives, plus the
-                     raw pickle seeds.
+                     raw pickle seeds;
+  zip, npy,          one grammar each, from the container seeds and the
+  decompress,        files of corpus/containers/ (by their magic): archives;
+  joblib             .npy files and the .npy members of archives, plus
+                     hand-made header literals; an options byte naming the
+                     codec (fuzz/fuzz_decompress.c), then a compressed
+                     stream; an options byte (fuzz/fuzz_joblib.c), then a
+                     joblib pickle stream, decompressed when it was
+                     compressed.
 
 Only seed-* files are rewritten; inputs merged in by fuzz/run_campaign.sh
 (named by their hash) are left alone.  Nothing here unpickles anything.
@@ -445,6 +453,144 @@ def container_seeds():
     return out
 
 
+# ---------------------------------------------------------------- one grammar each
+
+# fuzz/fuzz_decompress.c's options byte: codec in bits 0-2, multi in bit 3
+CODEC_ZLIB, CODEC_GZIP, CODEC_BZIP2, CODEC_XZ, CODEC_LZ4 = 1, 2, 3, 4, 5
+MULTI = 0x08
+# fuzz/fuzz_joblib.c's options byte: bit 3 reads as an old "ZF" file
+JOBLIB_COMPAT = 0x08
+
+NPY_HEADERS = [
+    ("structured", "{'descr': [('a', '<i4'), ('b', ('<f8', (2,)))], 'fortran_order': False, 'shape': (2,), }"),
+    ("structured-object", "{'descr': [('a', '<i4'), ('o', '|O')], 'fortran_order': False, 'shape': (1,), }"),
+    ("subarray-object", "{'descr': [('s', ('|O', (2,)))], 'fortran_order': False, 'shape': (1,), }"),
+    ("fortran", "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }"),
+    ("scalar", "{'descr': '<i8', 'fortran_order': False, 'shape': (), }"),
+    ("zero-dim", "{'descr': '<i8', 'fortran_order': False, 'shape': (0, 5), }"),
+    ("big-shape", "{'descr': '|u1', 'fortran_order': False, 'shape': (4294967296, 4294967296), }"),
+    ("reordered", "{'shape': (1,), 'descr': '<u2', 'fortran_order': False}"),
+    ("double-quotes", '{"descr": "<f8", "fortran_order": False, "shape": (1,)}'),
+    ("escapes", "{'descr': '\\x3cf8', 'fortran_order': False, 'shape': (1,), }"),
+    ("titles", "{'descr': [(('title', 'a'), '<i4')], 'fortran_order': False, 'shape': (1,), }"),
+    ("list-shape", "{'descr': '<f8', 'fortran_order': False, 'shape': [1], }"),
+    ("extra-key", "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x': 1}"),
+    ("call", "{'descr': __import__('os'), 'fortran_order': False, 'shape': (1,)}"),
+    ("nested-deep", "{'descr': " + "(" * 60 + "'<f8'" + ",)" * 60 + ", 'fortran_order': False, 'shape': (1,)}"),
+]
+
+
+def _raw_npy(header, payload=b"", version=1):
+    hb = header.encode("utf-8" if version == 3 else "latin-1") + b"\n"
+    lenbytes = 2 if version == 1 else 4
+    return b"\x93NUMPY" + bytes([version, 0]) + len(hb).to_bytes(lenbytes, "little") + hb + payload
+
+
+def container_files():
+    """The files of corpus/containers/, as (name, bytes)."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "corpus", "containers", "*", "*"))):
+        base = os.path.basename(path)
+        if base in ("INDEX", "DTYPES") or base.endswith(".py") or not os.path.isfile(path):
+            continue
+        with open(path, "rb") as f:
+            data = f.read()
+        rel = os.path.relpath(path, os.path.join(ROOT, "corpus", "containers")).replace("/", "-")
+        out.append((rel, data))
+    return out
+
+
+def _codec(data):
+    """fuzz_decompress's codec for a stream's magic, or None."""
+    if data[:2] == b"\x1f\x8b":
+        return CODEC_GZIP
+    if data[:3] == b"BZh":
+        return CODEC_BZIP2
+    if data[:6] == b"\xfd7zXZ\x00" or data[:1] == b"\x5d":
+        return CODEC_XZ
+    if data[:4] == b"\x04\x22\x4d\x18":
+        return CODEC_LZ4
+    if len(data) >= 2 and data[0] & 0x0f == 8 and (data[0] << 8 | data[1]) % 31 == 0:
+        return CODEC_ZLIB
+    return None
+
+
+def _inflate(codec, data):
+    """The whole stream, for joblib seeds, or None (lz4: no module here)."""
+    import bz2
+    import gzip
+    import lzma
+    import zlib
+    try:
+        if codec == CODEC_GZIP:
+            return gzip.decompress(data)
+        if codec == CODEC_BZIP2:
+            return bz2.decompress(data)
+        if codec == CODEC_XZ:
+            return lzma.decompress(data)
+        if codec == CODEC_ZLIB:
+            return zlib.decompress(data)
+    except (OSError, EOFError, lzma.LZMAError, zlib.error):
+        return None
+    return None
+
+
+def _zip_members(data):
+    import zipfile
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return [(i.filename, z.read(i)) for i in z.infolist()[:64]]
+    except Exception:  # a broken archive on purpose: no members to add
+        return []
+
+
+def grammar_seeds():
+    """{target: [(name, bytes)]} for zip, npy, decompress and joblib."""
+    import zipfile
+    files = container_seeds() + container_files()
+    out = {"zip": [], "npy": [], "decompress": [], "joblib": []}
+    for name, data in files:
+        if b"PK\x05\x06" in data[-(1 << 16) - 22:]:
+            out["zip"].append((name, data))
+            for mname, mdata in _zip_members(data):
+                if mdata[:6] == b"\x93NUMPY":
+                    out["npy"].append(("%s-%s" % (name, mname.replace("/", "-")), mdata))
+        if data[:6] == b"\x93NUMPY":
+            out["npy"].append((name, data))
+        zf = data[:4] == b"ZF0x"
+        codec = CODEC_ZLIB if zf else _codec(data)
+        if codec:
+            out["decompress"].append((name, bytes([codec | MULTI]) + (data[21:] if zf else data)))
+            out["decompress"].append((name + "-single", bytes([codec]) + data))
+            plain = _inflate(codec, data[21:] if zf else data)
+            if plain and b"ArrayWrapper" in plain:
+                out["joblib"].append((name + "-inflated", bytes([JOBLIB_COMPAT if zf else 0]) + plain))
+        if data[:1] == b"\x80" and b"ArrayWrapper" in data:
+            out["joblib"].append((name, b"\x00" + data))
+            out["joblib"].append((name + "-pyreader", bytes([PYREADER]) + data))
+    for name, header in NPY_HEADERS:
+        out["npy"].append(("literal-" + name, _raw_npy(header, bytes(16))))
+    out["npy"].append(("literal-v3-utf8", _raw_npy("{'descr': [('\u00e9', '<i4')], 'fortran_order': False, 'shape': (1,), }", bytes(4), 3)))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(zipfile.ZipInfo("archive/data.pkl", date_time=(2020, 1, 1, 0, 0, 0)), TENSOR_PICKLE)
+    plain = buf.getvalue()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        with z.open(zipfile.ZipInfo("archive/data.pkl", date_time=(2020, 1, 1, 0, 0, 0)), "w",
+                    force_zip64=True) as f:
+            f.write(TENSOR_PICKLE)
+    out["zip"].append(("zip64-forced", buf.getvalue()))
+    out["zip"].append(("data-in-front", b"#!prefix\n" * 8 + plain))
+    out["zip"].append(("comment-with-end", plain[:-2] + b"\x18\x00PK\x05\x06" + bytes(18)))
+    for t in out:
+        out[t] = [(n, d) for n, d in out[t] if len(d) <= MAX_SEED * 4]
+        names = [n for n, _ in out[t]]
+        if len(set(names)) != len(names):
+            sys.exit("duplicate %s seed names" % t)
+    return out
+
+
 # ---------------------------------------------------------------- policy seeds
 
 POLICY_HANDMADE = [
@@ -597,7 +743,8 @@ def main():
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         sys.exit("duplicate seed names: %s" % sorted(dup)[:5])
-    for target in ("decode", "judge", "roundtrip", "wire", "policy", "container"):
+    grammars = grammar_seeds()
+    for target in ("decode", "judge", "roundtrip", "wire", "policy", "container") + tuple(grammars):
         clear_seeds(os.path.join(HERE, target))
     decode_paths = []
     for name, opt, data in pick:
@@ -609,6 +756,9 @@ def main():
         write(os.path.join(HERE, "policy"), name, data)
     for name, data in container_seeds():
         write(os.path.join(HERE, "container"), name, data)
+    for target, seeds in grammars.items():
+        for name, data in seeds:
+            write(os.path.join(HERE, target), name, data)
     # and raw pickles, as files: the sniffer must see them as pickles
     for name, opt, data in pick:
         if opt == ENC_ASCII and name.startswith(("corpus-", "edge-", "p2-", "p4-", "p5-")):
@@ -623,8 +773,9 @@ def main():
     # The helper names each message after its input file: seed-<name>.
     for k in range(0, len(decode_paths), 200):
         subprocess.run([helper, wire_dir] + decode_paths[k:k + 200], check=True)
-    print("seeds: %d pickles (decode, judge, roundtrip, wire), %d policies"
-          % (len(pick), len(policy_seeds())))
+    print("seeds: %d pickles (decode, judge, roundtrip, wire), %d policies, %s"
+          % (len(pick), len(policy_seeds()),
+             ", ".join("%d %s" % (len(v), k) for k, v in grammars.items())))
 
 
 if __name__ == "__main__":
