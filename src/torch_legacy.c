@@ -107,6 +107,8 @@ typedef struct skey {
     uint64_t n;
     int esz;             /* element size, 0: unknown storage type */
     uint64_t nbytes;     /* numel x esz */
+    uint8_t root;        /* created as a storage of its own, not a view */
+    uint8_t read;        /* named in the storage keys: filled from the file */
 } skey;
 
 typedef struct smap {
@@ -152,7 +154,7 @@ static int grow(smap *m, pj_error *err)
 }
 
 /* deserialized_objects.setdefault(key, storage): the first id wins. */
-static int add_key(smap *m, const pj_graph *g, pj_id key, int esz, uint64_t nbytes,
+static int add_key(smap *m, const pj_graph *g, pj_id key, int esz, uint64_t nbytes, int root,
                    pj_error *err)
 {
     int rc;
@@ -166,7 +168,7 @@ static int add_key(smap *m, const pj_graph *g, pj_id key, int esz, uint64_t nbyt
     skey *s = find(m, kind, p, n);
     if (s->p)
         return 0;
-    *s = (skey){.kind = kind, .p = p, .n = n, .esz = esz, .nbytes = nbytes};
+    *s = (skey){.kind = kind, .p = p, .n = n, .esz = esz, .nbytes = nbytes, .root = (uint8_t)root};
     m->n++;
     return 0;
 }
@@ -217,7 +219,7 @@ static const char *add_persid(smap *m, const pj_graph *g, pj_id pid, int *rc, pj
     int esz = element_size(g, it[1]);
     if (!nonneg(g, it[4], &numel) || __builtin_mul_overflow(numel, (uint64_t)esz, &nbytes))
         return "storage element count is not a sane int";
-    if ((*rc = add_key(m, g, it[2], esz, nbytes, err)))
+    if ((*rc = add_key(m, g, it[2], esz, nbytes, 1, err)))
         return NULL;
     pj_kind vk = (pj_kind)pj_graph_node(g, it[5])->kind;
     if (vk == PJ_K_NONE)
@@ -230,7 +232,7 @@ static const char *add_persid(smap *m, const pj_graph *g, pj_id pid, int *rc, pj
     if (vn != 3 || !is_key(g, v[0]) || !nonneg(g, v[1], &off) ||
         !nonneg(g, v[2], &size) || __builtin_mul_overflow(size, (uint64_t)esz, &nbytes))
         return "storage view is not (key, offset, size)";
-    *rc = add_key(m, g, v[0], esz, nbytes, err);
+    *rc = add_key(m, g, v[0], esz, nbytes, 0, err);
     return NULL;
 }
 
@@ -266,9 +268,26 @@ static int collect(lreader *r, smap *m, const pj_pickle_result *obj, int *broken
 
 /* ---- storages: where they are --------------------------------------------- */
 
+/* torch.load creates each storage as UntypedStorage(nbytes), uninitialised,
+ * and fills only those the storage keys name: any other one hands the
+ * program whatever the allocator held (heap contents, pointers). */
+static int unread(lreader *r, const smap *m, const pj_pickle_result *keys)
+{
+    for (uint32_t i = 0; i < m->cap; i++) {
+        const skey *s = &m->slot[i];
+        if (s->p && s->root && !s->read && s->nbytes)
+            return NOTE(r, "torch-storage-unread", 2, keys->offset,
+                        "a storage of %llu bytes is named by a persistent id but not by the "
+                        "storage keys: torch.load leaves it uninitialised memory",
+                        (unsigned long long)s->nbytes);
+    }
+    return 0;
+}
+
 /* Walk the storages in the keys' order from *off.  0 with *off past the last
- * one read; a note when the walk cannot go on. */
-static int walk(lreader *r, const smap *m, const pj_pickle_result *keys, size_t *off)
+ * one read; a note when the walk cannot go on, or when a storage is never
+ * read. */
+static int walk(lreader *r, smap *m, const pj_pickle_result *keys, size_t *off)
 {
     const pj_graph *g = keys->g;
     const uint8_t *buf = r->it->buf;
@@ -285,7 +304,7 @@ static int walk(lreader *r, const smap *m, const pj_pickle_result *keys, size_t 
                         "storage key %u is not a string: the storages cannot be located", i);
         uint64_t kn;
         const uint8_t *kp = pj_graph_bytes(g, it[i], &kn);
-        const skey *s = find(m, pj_graph_node(g, it[i])->kind, kp ? kp : (const uint8_t *)"", kn);
+        skey *s = find(m, pj_graph_node(g, it[i])->kind, kp ? kp : (const uint8_t *)"", kn);
         if (!s || !s->p)
             return NOTE(r, "torch-storage-missing", 2, keys->offset,
                         "storage key %u names no storage of the object pickle: torch.load "
@@ -308,8 +327,9 @@ static int walk(lreader *r, const smap *m, const pj_pickle_result *keys, size_t 
                         "storage %u (%llu bytes) runs past the end of the input", i,
                         (unsigned long long)nbytes);
         *off += 8 + (size_t)nbytes;
+        s->read = 1;
     }
-    return 0;
+    return unread(r, m, keys);
 }
 
 static int finish(lreader *r, int top, size_t off)

@@ -75,6 +75,10 @@ typedef struct pj_zip {
     uint64_t cdir_used;  /* bytes of the central directory miniz's count covers */
     int zip64;
     uint64_t zip64_eocd; /* offset of the zip64 end record when zip64 */
+    /* Python's zipfile finds the ZIP64 end record otherwise: the 56 bytes
+     * right before the locator, whatever offset the locator holds. */
+    int zf_zip64;
+    uint64_t zf_zip64_eocd;
     int64_t zf_shift;    /* where zipfile would put the directory, relative to us */
     char why[160];       /* why opening failed */
 } pj_zip;

@@ -132,6 +132,12 @@ static int end_records(audit *a)
                   "%llu more end-of-directory signatures besides the one at %llu: readers "
                   "that pick another see another archive",
                   (unsigned long long)others, (unsigned long long)z->eocd);
+    if (rc == 0 && (z->zf_zip64 != z->zip64 || (z->zip64 && z->zf_zip64_eocd != z->zip64_eocd)))
+        rc = NOTE(a, "zip-zip64-mismatch", 2, a->where, z->eocd,
+                  "PyTorch's reader takes the ZIP64 end record %s, Python's zipfile %s: the two "
+                  "can read different directories",
+                  z->zip64 ? "where the locator points" : "from nowhere (none there)",
+                  z->zf_zip64 ? "from the 56 bytes before the locator" : "from nowhere");
     if (rc == 0 && z->base)
         rc = NOTE(a, "zip-offsets-shifted", 2, a->where, z->base,
                   "offsets are relative to byte %llu: Python's zipfile reads this archive, "

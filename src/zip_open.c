@@ -348,19 +348,31 @@ static int open_at(pj_zip *z, uint64_t base, uint64_t max_entries, pj_error *err
     return rc;
 }
 
+/* Where zipfile's _EndRecData64 takes the ZIP64 end record from: it checks
+ * the locator's signature before the end record, then reads the 56 bytes
+ * before the locator, ignoring the offset the locator holds (miniz follows
+ * that offset).  0 with *at, or -1 when zipfile reads no ZIP64 record. */
+static int zipfile_zip64(const pj_zip *z, uint64_t *at)
+{
+    if (z->eocd < PJ_ZIP64_LOCATOR_SIZE + PJ_ZIP64_EOCD_SIZE ||
+        pj_le32(z->buf + z->eocd - PJ_ZIP64_LOCATOR_SIZE) != SIG_Z64_LOC)
+        return -1;
+    *at = z->eocd - PJ_ZIP64_LOCATOR_SIZE - PJ_ZIP64_EOCD_SIZE;
+    return pj_le32(z->buf + *at) == SIG_Z64_EOCD ? 0 : -1;
+}
+
 /* zipfile's shift: where the end record is minus where the directory says
- * it ends (minus the ZIP64 records when present). */
+ * it ends (minus the ZIP64 records when zipfile reads them), all from the
+ * records zipfile reads. */
 static int64_t zipfile_shift(const pj_zip *z, const uint8_t *buf)
 {
     const uint8_t *e = buf + z->eocd;
-    uint64_t size = pj_le32(e + 12), ofs = pj_le32(e + 16), at = z->eocd;
-    if (z->zip64) {
-        const uint8_t *r = buf + z->zip64_eocd;
+    uint64_t size = pj_le32(e + 12), ofs = pj_le32(e + 16), at = z->eocd, z64;
+    if (zipfile_zip64(z, &z64) == 0) {
+        const uint8_t *r = buf + z64;
         size = pj_le64(r + 40);
         ofs = pj_le64(r + 48);
-        if (at < PJ_ZIP64_EOCD_SIZE + PJ_ZIP64_LOCATOR_SIZE)
-            return 0;
-        at -= PJ_ZIP64_EOCD_SIZE + PJ_ZIP64_LOCATOR_SIZE;
+        at = z64;
     }
     if (size > at || ofs > at - size)
         return 0;
@@ -390,8 +402,10 @@ int pj_zip_open(pj_zip *z, const uint8_t *buf, size_t len, uint64_t max_entries,
         if (rc == PJ_E_MALFORMED)
             memcpy(z->why, why, sizeof why);
     }
-    if (rc == 0)
+    if (rc == 0) {
         z->zf_shift = zipfile_shift(z, buf) - (int64_t)z->base;
+        z->zf_zip64 = zipfile_zip64(z, &z->zf_zip64_eocd) == 0;
+    }
     if (rc) {
         char why[sizeof z->why];
         memcpy(why, z->why, sizeof why);

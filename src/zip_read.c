@@ -167,16 +167,17 @@ typedef struct torch_view {
     int code;              /* a member under "<prefix>/code/" */
 } torch_view;
 
-static int64_t record(const reader *r, const torch_view *t, const char *name)
+/* miniz's lookup of "<prefix>/<name>", as getRecord builds the key.  key has
+ * room for prefix_len + 1 + strlen(name): the prefix can be as long as a
+ * member name (64 KiB); a fixed buffer that gave up on a long one made the
+ * archive look like no PyTorch archive at all. */
+static int64_t record(const reader *r, const torch_view *t, uint8_t *key, const char *name)
 {
-    size_t n = strlen(name), k = t->prefix_len + 1 + n;
-    uint8_t key[256];
-    if (k > sizeof key)
-        return -1;
+    size_t n = strlen(name);
     memcpy(key, t->prefix, t->prefix_len);
     key[t->prefix_len] = '/';
     memcpy(key + t->prefix_len + 1, name, n);
-    return pj_zip_locate(&r->z, key, k);
+    return pj_zip_locate(&r->z, key, t->prefix_len + 1 + n);
 }
 
 static int under(const pj_zip_entry *e, const torch_view *t, const char *dir)
@@ -187,7 +188,7 @@ static int under(const pj_zip_entry *e, const torch_view *t, const char *dir)
 }
 
 /* 1 when the archive is PyTorch's: a prefix, and data.pkl, constants.pkl or
- * version under it. */
+ * version under it; 0 when not; PJ_E_NOMEM. */
 static int torch_detect(reader *r, torch_view *t)
 {
     memset(t, 0, sizeof *t);
@@ -199,11 +200,15 @@ static int torch_detect(reader *r, torch_view *t)
         return 0;
     t->prefix = e0->name;
     t->prefix_len = (size_t)(slash - e0->name);
-    t->data_pkl = record(r, t, "data.pkl");
-    t->constants_pkl = record(r, t, "constants.pkl");
-    t->version = record(r, t, "version");
+    uint8_t *key = malloc(t->prefix_len + 1 + sizeof ".data/version");
+    if (!key)
+        return PJ_E_NOMEM;
+    t->data_pkl = record(r, t, key, "data.pkl");
+    t->constants_pkl = record(r, t, key, "constants.pkl");
+    t->version = record(r, t, key, "version");
     if (t->version < 0)
-        t->version = record(r, t, ".data/version");
+        t->version = record(r, t, key, ".data/version");
+    free(key);
     for (uint32_t i = 0; i < r->z.n_all; i++)
         t->code |= under(&r->z.e[i], t, "code/");
     return t->data_pkl >= 0 || t->constants_pkl >= 0 || t->version >= 0;
@@ -285,7 +290,7 @@ int pj_read_zip(pj_container_ctx *c, const pj_container_item *it, pj_error *err)
     }
     torch_view t;
     int torch = torch_detect(&r, &t);
-    r.skip = calloc(r.z.n_all ? r.z.n_all : 1, 1);
+    r.skip = torch < 0 ? NULL : calloc(r.z.n_all ? r.z.n_all : 1, 1);
     if (!r.skip) {
         pj_zip_close(&r.z);
         return pj_error_set(err, PJ_E_NOMEM, 0, -1, "out of memory");

@@ -34,6 +34,9 @@ typedef struct storage_ref {
     int64_t numel; /* -1: not a plain non-negative int */
 } storage_ref;
 
+static const char bytes_key[] = "storage key is bytes: torch reads the record named after its "
+                                "repr (data/b'...'), which is not checked";
+
 /* Unpack ('storage', type, key, location, numel).  0, or a reason. */
 static const char *unpack(const pj_graph *g, pj_id pid, storage_ref *r)
 {
@@ -51,6 +54,10 @@ static const char *unpack(const pj_graph *g, pj_id pid, storage_ref *r)
         return "storage type is not a global";
     pj_blob mod;
     pj_graph_global(g, it[1], &mod, &r->type);
+    /* torch decodes the type name and location from bytes, never the key:
+     * it reads the record f'data/{key}', "data/b'0'" for b'0' */
+    if (pj_graph_node(g, it[2])->kind == PJ_K_BYTES)
+        return bytes_key;
     if (!(r->key = text(g, it[2], &r->key_len)))
         return "storage key is not a string";
     const pj_node *num = pj_graph_node(g, it[4]);
@@ -204,7 +211,10 @@ int pj_zip_torch(pj_container_ctx *c, const pj_zip *z, const char *where,
         storage_ref r;
         const char *why = unpack(g, nd->v.r.a, &r);
         if (why) {
-            if (malformed++ == 0)
+            if (why == bytes_key)
+                rc = pj_note_add(c, "torch-storage-key-bytes", 2, k.pkl, event_offset(g, id), err,
+                                 "%s", why);
+            else if (malformed++ == 0)
                 rc = pj_note_add(c, "torch-persid-malformed", 1, k.pkl, event_offset(g, id), err,
                                  "%s: torch.load fails on it", why);
             continue;

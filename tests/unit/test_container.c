@@ -106,11 +106,11 @@ static void test_real(void)
     CHECK(files >= 20);
 }
 
-/* One INDEX line: file, rule, entry ("-": none). */
-static void crafted_one(const char *file, const char *rule, const char *entry)
+/* One INDEX line of dir: file, rule, entry ("-": none). */
+static void crafted_one(const char *dir, const char *file, const char *rule, const char *entry)
 {
-    char path[512];
-    snprintf(path, sizeof path, DIR_ "crafted/%s", file);
+    char path[1024];
+    snprintf(path, sizeof path, DIR_ "%s/%s", dir, file);
     pj_file_result r;
     if (analyze(path, NULL, &r))
         return;
@@ -137,10 +137,14 @@ static void crafted_one(const char *file, const char *rule, const char *entry)
     pj_file_result_free(&r);
 }
 
-static void test_crafted(void)
+/* crafted/ (make_containers.py) and attacks/ (make_attacks.py): every line
+ * of their INDEX, at least min_lines of them. */
+static void test_crafted(const char *dir, int min_lines)
 {
-    FILE *f = fopen(DIR_ "crafted/INDEX", "r");
-    CHECK(f != NULL);
+    char index[256];
+    snprintf(index, sizeof index, DIR_ "%s/INDEX", dir);
+    FILE *f = fopen(index, "r");
+    CHECK_MSG(f != NULL, "%s", index);
     if (!f)
         return;
     char line[1024];
@@ -151,11 +155,11 @@ static void test_crafted(void)
         char *file = strtok(line, "\t\n"), *rule = strtok(NULL, "\t\n"), *entry = strtok(NULL, "\t\n");
         if (!file || !rule || !entry)
             continue;
-        crafted_one(file, rule, entry);
+        crafted_one(dir, file, rule, entry);
         n++;
     }
     fclose(f);
-    CHECK(n >= 40);
+    CHECK_MSG(n >= min_lines, "%s: %d lines", index, n);
 }
 
 /* Where a malicious pickle hides, it is decoded and named by its entry. */
@@ -268,7 +272,8 @@ int main(void)
 {
     test_sniff();
     test_real();
-    test_crafted();
+    test_crafted("crafted", 40);
+    test_crafted("attacks", 5);
     test_payloads();
     test_limits();
     ci_sweep(DIR_ "real/torch-linear-f32.pt");
