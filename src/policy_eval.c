@@ -556,12 +556,17 @@ static int eval_one(const pj_policy *p, const pj_pickle_result *pr, uint32_t ind
 
 /* What the container readers found around the pickles (a zip entry named
  * twice, a compression bomb...): each note is a finding as it stands. */
+/* Every container note is a finding, but for severity 0: those only say
+ * what was read (an object array's pickle, judged on its own), and the dump
+ * shows them. */
 static int judge_notes(const pj_file_result *r, pj_report *rep, pj_error *err)
 {
     static const pj_severity sev[4] = {PJ_SEV_LOW, PJ_SEV_MEDIUM, PJ_SEV_HIGH,
                                        PJ_SEV_CRITICAL};
     for (uint32_t i = 0; i < r->n_notes; i++) {
         const pj_note *n = &r->notes[i];
+        if (n->severity == 0)
+            continue;
         char msg[300];
         const char *text = n->message ? n->message : "";
         pj_escape_name(msg, sizeof msg, (const uint8_t *)text, strlen(text), NULL, 0);
@@ -574,6 +579,15 @@ static int judge_notes(const pj_file_result *r, pj_report *rep, pj_error *err)
     return 0;
 }
 
+/* A .npy, .npz or other zip read member by member in which no pickle was
+ * found: its loaders read arrays and bytes and unpickle nothing.  Anything
+ * else without a pickle is not what it claims to be. */
+static bool holds_data_only(const pj_file_result *r)
+{
+    return r->container && (!strcmp(r->container, "npy") || !strcmp(r->container, "npz") ||
+                            !strcmp(r->container, "zip"));
+}
+
 int pj_policy_eval(const pj_policy *p, const pj_file_result *r, pj_report *rep, pj_error *err)
 {
     memset(rep, 0, sizeof *rep);
@@ -584,7 +598,7 @@ int pj_policy_eval(const pj_policy *p, const pj_file_result *r, pj_report *rep, 
         return pj_error_set(err, PJ_E_NOMEM, 0, -1, "out of memory");
     }
     int rc = judge_notes(r, rep, err);
-    if (rc == 0 && r->n_pickles == 0)
+    if (rc == 0 && r->n_pickles == 0 && !holds_data_only(r))
         rc = pj_report_add(rep, PJ_SEV_HIGH, "malformed", NULL, NULL, 0, NULL, 0, 0, 0, -1,
                            NULL, err, "the input holds no pickle");
     for (uint32_t i = 0; i < r->n_pickles && rc == 0; i++)
