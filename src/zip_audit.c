@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort.h"
 #include "zip.h"
 
 typedef struct audit {
@@ -92,7 +93,7 @@ static int byte_map(audit *a)
     uint64_t tail = z->len - z->eocd - PJ_ZIP_EOCD_SIZE;
     uint64_t eend = z->eocd + PJ_ZIP_EOCD_SIZE + (z->comment_len < tail ? z->comment_len : tail);
     v[k++] = (span){z->eocd, eend, -1};
-    qsort(v, k, sizeof *v, span_cmp);
+    pj_sort(v, k, sizeof *v, span_cmp);
     int rc = 0;
     if (v[0].start > 0)
         rc = NOTE(a, "zip-prefix-data", 2, a->where, 0,
