@@ -251,10 +251,12 @@ int pj_decompress(pj_codec codec, const uint8_t *in, size_t len, uint64_t max_ou
             off = start; /* not another stream: trailing bytes, as Python's readers see them */
             break;
         }
+        /* one reason only: past the cap nothing more was looked at, even
+         * when the call that hit it also saw a bad trailer */
         r->limit = full;
-        r->memlimit = st == S_MEMLIMIT;
-        r->corrupt = st == S_BAD;
-        r->truncated = st == S_MORE && !full;
+        r->memlimit = !full && st == S_MEMLIMIT;
+        r->corrupt = !full && st == S_BAD;
+        r->truncated = !full && st == S_MORE;
         break;
     }
     r->consumed = off;

@@ -42,6 +42,7 @@ typedef struct pj_unpacked {
     int corrupt;        /* a stream was corrupt after it had started */
     int limit;          /* the output reached max_out with more to come */
     int memlimit;       /* the decoder needed more memory than allowed */
+    /* at most one of truncated, corrupt, limit, memlimit is set */
 } pj_unpacked;
 
 /* Decompress in[0..len) as `codec`: up to max_out bytes, following
