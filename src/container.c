@@ -2,6 +2,7 @@
  * containers found inside containers from a queue (never by recursion: the
  * nesting depth is the input's choice, bounded by the depth limit). */
 #include "container.h"
+#include "numpy_dtype_audit.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -169,6 +170,9 @@ int pj_container_pickles(pj_container_ctx *c, const uint8_t *buf, size_t len,
         p->offset = pos;
         p->length = end - pos;
         p->status = rc;
+        int arc = pj_numpy_dtype_audit(c, out->n_pickles - 1, err);
+        if (arc)
+            return arc;
         if (rc)
             break;
         pos = end;

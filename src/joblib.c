@@ -27,6 +27,7 @@ typedef struct jctx {
     const char *entry;
     pj_joblib_mode mode;
     pj_build_index ix;
+    pj_wrapper_table wt;    /* each wrapper's attributes, BUILD by BUILD */
     nested *arr;
     uint32_t n_arr, cap_arr;
     uint32_t arrays;        /* wrappers whose data was read */
@@ -146,20 +147,22 @@ static int read_raw_array(jctx *j, const pj_joblib_attrs *a, uint64_t count, con
     return 0;
 }
 
-static int read_array(jctx *j, pj_graph *g, pj_id inst, pj_id ctor, const uint8_t *rest,
-                      size_t *consumed, uint64_t op_at, pj_error *err)
+static int read_array(jctx *j, pj_graph *g, pj_id inst, pj_id ctor, pj_id state,
+                      const uint8_t *rest, size_t *consumed, uint64_t op_at, pj_error *err)
 {
     pj_joblib_attrs a;
     uint64_t count = 0;
     pj_np_dtype dt;
-    const char *why = pj_joblib_wrapper_attrs(g, &j->ix, inst, ctor, &a);
+    const char *why;
+    int rc = pj_wrapper_build(&j->wt, g, inst, ctor, state, &a, &why, err);
+    if (rc)
+        return rc;
     if (!why)
         why = pj_joblib_shape_count(g, a.shape, &count);
     if (!why)
         why = pj_np_dtype_eval(g, &j->ix, a.dtype, &dt);
     if (why)
         return refuse(j, op_at, PJ_E_UNSUPPORTED, "joblib array wrapper", why, err);
-    int rc;
     if (dt.holds_objects && !dt.hasobject) {
         if ((rc = note(j, "joblib-dtype-object-lie", 3, op_at, "joblib array dtype",
                        "holds objects but its flags say it does not: joblib would build "
@@ -191,7 +194,6 @@ static int read_array(jctx *j, pj_graph *g, pj_id inst, pj_id ctor, const uint8_
 static int hook(void *ctx, pj_graph *g, pj_id inst, pj_id state, const uint8_t *rest,
                 size_t rest_len, size_t *consumed, pj_error *err)
 {
-    (void)state;
     (void)rest_len; /* rest runs to the end of j->buf */
     jctx *j = ctx;
     *consumed = 0;
@@ -206,8 +208,9 @@ static int hook(void *ctx, pj_graph *g, pj_id inst, pj_id state, const uint8_t *
     switch (k) {
     case PJ_JOBLIB_AMBIGUOUS:
         return refuse(j, op_at, PJ_E_UNSUPPORTED, "joblib array wrapper",
-                      "a wrapper class we cannot place (a computed class, or a joblib copy "
-                      "whose identity depends on the host): its data cannot be followed",
+                      "a wrapper class we cannot place (a computed class, one taken from a "
+                      "list that can change after the call, or a joblib copy whose identity "
+                      "depends on the host): its data cannot be followed",
                       err);
     case PJ_JOBLIB_ND:
         return note(j, "joblib-companion-file", 2, op_at, "joblib NDArrayWrapper",
@@ -215,7 +218,7 @@ static int hook(void *ctx, pj_graph *g, pj_id inst, pj_id state, const uint8_t *
                     "np.load(allow_pickle=True): its content is not in this input",
                     err);
     default:
-        return read_array(j, g, inst, ctor, rest, consumed, op_at, err);
+        return read_array(j, g, inst, ctor, state, rest, consumed, op_at, err);
     }
 }
 
@@ -334,6 +337,7 @@ int pj_joblib_decode(pj_container_ctx *c, const uint8_t *buf, size_t len, size_t
     size_t jend = pos;
     int jrc = pj_decode(buf, len, pos, &jo, c->limits, &jg, &jend, &jerr);
     pj_build_index_free(&j.ix);
+    pj_wrapper_table_free(&j.wt);
     if (!jg || jrc == PJ_E_NOMEM) {
         pj_graph_free(jg);
         pj_graph_free(pg);

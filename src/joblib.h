@@ -62,22 +62,43 @@ uint32_t pj_build_prev(const pj_build_index *ix, const pj_graph *g, uint32_t i);
 /* The class of an instance as joblib's isinstance test sees it: made by
  * NEWOBJ/INST/OBJ of a wrapper class, by calling the class (then *ctor_args
  * are its __init__ arguments), or by copyreg's constructors.  A computed
- * class is AMBIGUOUS. */
+ * class is AMBIGUOUS, and so is a class taken from an argument list: the
+ * list can be changed (SETITEM) after the call that used its old item. */
 pj_joblib_class pj_joblib_instance_class(const pj_graph *g, pj_id inst, pj_id *ctor_args);
 
 enum { PJ_JOBLIB_ALIGN_NONE = 0, PJ_JOBLIB_ALIGN_SET };
 
-/* The attributes of a wrapper that decide how many bytes joblib reads. */
+/* The attributes of a wrapper that decide how many bytes joblib reads.  An
+ * attribute holds an object, not a copy of it: shape and dtype are the node
+ * ids of those objects, read at each BUILD as the graph holds them then (a
+ * list named by `shape` and changed later is changed for joblib too). */
 typedef struct pj_joblib_attrs {
     pj_id shape, dtype;
     int align;          /* PJ_JOBLIB_ALIGN_SET: not None, a padding byte is read */
     int64_t align_val;  /* the alignment when an int, else -1 */
+    uint32_t builds;    /* BUILDs applied so far */
 } pj_joblib_attrs;
 
-/* The wrapper's attributes after its constructor (ctor: arguments or
- * PJ_NIL) and every BUILD so far.  NULL, or why they cannot be known. */
-const char *pj_joblib_wrapper_attrs(const pj_graph *g, const pj_build_index *ix, pj_id inst,
-                                    pj_id ctor, pj_joblib_attrs *a);
+/* Per wrapper instance, its attributes as its BUILDs so far set them.
+ * pickle.py's load_build copies a state's items into the instance when the
+ * BUILD runs.  The state dict can change afterwards (a memoised dict given a
+ * SETITEM) while the attributes do not, so they are carried from one BUILD
+ * to the next here, never recomputed from the states later.  Zero it
+ * before use. */
+typedef struct pj_wrapper_table {
+    uint32_t *of_node;       /* per node: 1 + its record in rec, or 0 */
+    pj_joblib_attrs *rec;
+    uint32_t n_nodes, cap_nodes, n_rec, cap_rec;
+} pj_wrapper_table;
+
+/* A BUILD with `state` on wrapper inst, applied as load_build applies it:
+ * call it at that BUILD, with g as it is then.  The first BUILD of inst
+ * starts from its constructor arguments ctor (or PJ_NIL).  *a: the
+ * attributes after it; *why: NULL, or why they cannot be known (the caller
+ * fails closed).  0 or PJ_E_NOMEM. */
+int pj_wrapper_build(pj_wrapper_table *t, const pj_graph *g, pj_id inst, pj_id ctor, pj_id state,
+                     pj_joblib_attrs *a, const char **why, pj_error *err);
+void pj_wrapper_table_free(pj_wrapper_table *t);
 
 /* The element count of a shape as joblib's int64 product gives it.  NULL,
  * or why joblib would fail (negative, overflow, not ints). */

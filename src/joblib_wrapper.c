@@ -1,7 +1,8 @@
 /* Which objects of a decoded pickle are joblib's array wrappers, and what
- * their attributes are at the BUILD where joblib reads their data (see
+ * their attributes are at each BUILD where joblib reads their data (see
  * joblib.h): the class by the name find_class resolves, the attributes as
- * pickle.py's load_build leaves them. */
+ * pickle.py's load_build sets them, one BUILD at a time, while the pickle
+ * is being decoded. */
 #include "joblib.h"
 
 #include <stdlib.h>
@@ -186,9 +187,10 @@ pj_joblib_class pj_joblib_instance_class(const pj_graph *g, pj_id inst, pj_id *c
             (strcmp(path, "copyreg._reconstructor") && strcmp(path, "copyreg.__newobj__") &&
              strcmp(path, "copyreg.__newobj_ex__")))
             return PJ_JOBLIB_NONE; /* whatever the callable returns: the policy judges it */
-        /* pickle.py calls func(*args): a list works as well as a tuple */
-        pj_kind ak = (pj_kind)pj_graph_node(g, n->v.r.b)->kind;
-        if (ak != PJ_K_TUPLE && ak != PJ_K_LIST)
+        /* pickle.py calls func(*args): a list works as well as a tuple, but
+         * a SETITEM can replace its class after the call, and the graph
+         * holds only the list as it is now */
+        if (pj_graph_node(g, n->v.r.b)->kind != PJ_K_TUPLE)
             return PJ_JOBLIB_AMBIGUOUS;
         uint32_t na;
         const pj_id *a = pj_graph_items(g, n->v.r.b, &na);
@@ -227,25 +229,43 @@ static int truthy(const pj_graph *g, pj_id id)
     }
 }
 
-static void set_align(const pj_graph *g, pj_id v, pj_joblib_attrs *a)
+/* getattr(self, 'numpy_array_alignment_bytes', None) is not None.  A
+ * global or the result of a call may be None (os.altsep is): unknown. */
+static const char *set_align(const pj_graph *g, pj_id v, pj_joblib_attrs *a)
 {
     const pj_node *n = pj_graph_node(g, v);
+    if (!(n->kind >= PJ_K_NONE && n->kind <= PJ_K_FROZENSET) && n->kind != PJ_K_MEMORYVIEW)
+        return "the wrapper's alignment is an object that may be None";
     a->align = n->kind == PJ_K_NONE ? PJ_JOBLIB_ALIGN_NONE : PJ_JOBLIB_ALIGN_SET;
     a->align_val = n->kind == PJ_K_INT ? n->v.i : -1;
+    return NULL;
 }
 
-static int key_is(const pj_graph *g, pj_id k, const char *s)
+/* The attributes joblib writes.  Any other name is refused: an instance
+ * attribute shadows a method of the class (read, read_array...), and a
+ * dunder one changes how pickle treats the object (__setstate__ is called
+ * by the next BUILD, a slot __class__ changes its class). */
+enum { A_SHAPE, A_DTYPE, A_ALIGN, A_OTHER };
+static const char *const attr_names[] = {"shape", "dtype", "numpy_array_alignment_bytes",
+                                         "subclass", "order", "allow_mmap"};
+
+static int attr_of(const pj_graph *g, pj_id k)
 {
     if (pj_graph_node(g, k)->kind != PJ_K_STR)
-        return 0;
+        return -1;
     uint64_t n;
     const uint8_t *p = pj_graph_bytes(g, k, &n);
-    return blob_is(p, (size_t)n, s);
+    for (int i = 0; i < (int)(sizeof attr_names / sizeof attr_names[0]); i++)
+        if (blob_is(p, (size_t)n, attr_names[i]))
+            return i < A_OTHER ? i : A_OTHER;
+    return -1;
 }
 
-/* inst.__dict__.update(state) (slots: setattr for each item), as pickle.py's
- * load_build does after `if state:`. */
-static const char *apply_state(const pj_graph *g, pj_id st, int slots, pj_joblib_attrs *a)
+/* One dict of a BUILD state, as pickle.py applies it: `if state:`, then
+ * each item in order (inst.__dict__[k] = v, or setattr for the slot
+ * state), so the last value of a key wins.  The dict's items are read now,
+ * at the BUILD: later SETITEMs on it do not reach the instance. */
+static const char *apply_state(const pj_graph *g, pj_id st, pj_joblib_attrs *a)
 {
     int t = truthy(g, st);
     if (t == 0)
@@ -254,30 +274,49 @@ static const char *apply_state(const pj_graph *g, pj_id st, int slots, pj_joblib
         return "the wrapper's state is not a dict";
     uint32_t n;
     const pj_id *it = pj_graph_items(g, st, &n);
-    for (uint32_t i = 0; i + 1 < n; i += 2) {
-        if (pj_graph_node(g, it[i])->kind != PJ_K_STR) {
-            if (slots)
-                return "a slot state key is not a str";
-            continue;
+    const char *why = NULL;
+    for (uint32_t i = 0; i + 1 < n && !why; i += 2) {
+        switch (attr_of(g, it[i])) {
+        case A_SHAPE: a->shape = it[i + 1]; break;
+        case A_DTYPE: a->dtype = it[i + 1]; break;
+        case A_ALIGN: why = set_align(g, it[i + 1], a); break;
+        case A_OTHER: break;
+        default: why = "the wrapper's state sets an attribute joblib never writes";
         }
-        if (key_is(g, it[i], "shape"))
-            a->shape = it[i + 1];
-        else if (key_is(g, it[i], "dtype"))
-            a->dtype = it[i + 1];
-        else if (key_is(g, it[i], "numpy_array_alignment_bytes"))
-            set_align(g, it[i + 1], a);
     }
-    return NULL;
+    return why;
+}
+
+/* A BUILD state: a dict, or a (dict, slot dict) pair. */
+static const char *apply_build(const pj_graph *g, pj_id st, pj_joblib_attrs *a)
+{
+    pj_id slots = PJ_NIL;
+    if (pj_graph_node(g, st)->kind == PJ_K_TUPLE) {
+        uint32_t k;
+        const pj_id *it = pj_graph_items(g, st, &k);
+        if (k == 2) {
+            st = it[0];
+            slots = it[1];
+        }
+    }
+    const char *why = apply_state(g, st, a);
+    if (!why && slots != PJ_NIL)
+        why = apply_state(g, slots, a);
+    return why;
 }
 
 /* NumpyArrayWrapper.__init__(subclass, shape, order, dtype, allow_mmap=False,
  * numpy_array_alignment_bytes=16), when the class itself was called. */
 static const char *apply_ctor(const pj_graph *g, pj_id args, pj_joblib_attrs *a)
 {
+    a->shape = a->dtype = PJ_NIL;
+    a->align = PJ_JOBLIB_ALIGN_NONE; /* no attribute: getattr(..., None) */
+    a->align_val = -1;
     if (args == PJ_NIL)
         return NULL;
-    pj_kind ak = (pj_kind)pj_graph_node(g, args)->kind;
-    if (ak != PJ_K_TUPLE && ak != PJ_K_LIST)
+    /* a list of arguments (pickle.py calls func(*args)) can change after
+     * the call; the graph holds it only as it is now */
+    if (pj_graph_node(g, args)->kind != PJ_K_TUPLE)
         return "the wrapper's constructor arguments are not a tuple";
     uint32_t n;
     const pj_id *it = pj_graph_items(g, args, &n);
@@ -289,42 +328,70 @@ static const char *apply_ctor(const pj_graph *g, pj_id args, pj_joblib_attrs *a)
     a->dtype = it[3];
     a->align = PJ_JOBLIB_ALIGN_SET;
     a->align_val = 16;
-    if (n == 6)
-        set_align(g, it[5], a);
-    return NULL;
+    return n == 6 ? set_align(g, it[5], a) : NULL;
 }
 
-const char *pj_joblib_wrapper_attrs(const pj_graph *g, const pj_build_index *ix, pj_id inst,
-                                    pj_id ctor, pj_joblib_attrs *a)
+/* ---- the attributes of each wrapper, BUILD by BUILD ---------------------- */
+
+/* The record of inst, made (from its constructor) at its first BUILD. */
+static int record_of(pj_wrapper_table *t, const pj_graph *g, pj_id inst, pj_id ctor,
+                     pj_joblib_attrs **out, const char **why, pj_error *err)
 {
+    int rc = grow_u32(&t->of_node, &t->cap_nodes, g->n_nodes, err);
+    if (rc)
+        return rc;
+    for (; t->n_nodes < g->n_nodes; t->n_nodes++)
+        t->of_node[t->n_nodes] = 0;
+    if (t->of_node[inst]) {
+        *out = &t->rec[t->of_node[inst] - 1];
+        return 0;
+    }
+    if (t->n_rec == t->cap_rec) {
+        /* at most one record per node: n_rec < n_nodes <= UINT32_MAX */
+        uint32_t ncap = t->cap_rec ? (t->cap_rec > UINT32_MAX / 2 ? UINT32_MAX : t->cap_rec * 2)
+                                   : 16;
+        pj_joblib_attrs *p = realloc(t->rec, (size_t)ncap * sizeof *p);
+        if (!p)
+            return pj_error_set(err, PJ_E_NOMEM, 0, -1, "out of memory");
+        t->rec = p;
+        t->cap_rec = ncap;
+    }
+    pj_joblib_attrs *a = &t->rec[t->n_rec];
     memset(a, 0, sizeof *a);
-    a->shape = a->dtype = PJ_NIL;
-    a->align = PJ_JOBLIB_ALIGN_NONE; /* no attribute: getattr(..., None) */
-    a->align_val = -1;
-    const char *why = apply_ctor(g, ctor, a);
-    uint32_t ops[MAX_WRAPPER_BUILDS], n = 0;
-    for (uint32_t i = pj_build_last(ix, g, inst); i != UINT32_MAX; i = pj_build_prev(ix, g, i)) {
-        if (n == MAX_WRAPPER_BUILDS)
-            return "the wrapper was built too many times to follow";
-        ops[n++] = i;
-    }
-    while (!why && n) {
-        pj_id st = g->ops[ops[--n]].a, slots = PJ_NIL;
-        if (pj_graph_node(g, st)->kind == PJ_K_TUPLE) {
-            uint32_t k;
-            const pj_id *it = pj_graph_items(g, st, &k);
-            if (k == 2) {
-                st = it[0];
-                slots = it[1];
-            }
-        }
-        why = apply_state(g, st, 0, a);
-        if (!why && slots != PJ_NIL)
-            why = apply_state(g, slots, 1, a);
-    }
-    if (!why && (a->shape == PJ_NIL || a->dtype == PJ_NIL))
-        why = "the wrapper has no shape or no dtype";
-    return why;
+    if ((*why = apply_ctor(g, ctor, a)))
+        return 0;
+    t->of_node[inst] = ++t->n_rec;
+    *out = a;
+    return 0;
+}
+
+int pj_wrapper_build(pj_wrapper_table *t, const pj_graph *g, pj_id inst, pj_id ctor, pj_id state,
+                     pj_joblib_attrs *a, const char **why, pj_error *err)
+{
+    pj_joblib_attrs *r = NULL;
+    *why = NULL;
+    if (inst >= g->n_nodes)
+        return pj_error_set(err, PJ_E_ARG, 0, -1, "no such node");
+    int rc = record_of(t, g, inst, ctor, &r, why, err);
+    if (rc || *why)
+        return rc;
+    if (r->builds == MAX_WRAPPER_BUILDS)
+        *why = "the wrapper was built too many times to follow";
+    else
+        r->builds++;
+    if (!*why)
+        *why = apply_build(g, state, r);
+    if (!*why && (r->shape == PJ_NIL || r->dtype == PJ_NIL))
+        *why = "the wrapper has no shape or no dtype";
+    *a = *r;
+    return 0;
+}
+
+void pj_wrapper_table_free(pj_wrapper_table *t)
+{
+    free(t->of_node);
+    free(t->rec);
+    memset(t, 0, sizeof *t);
 }
 
 /* count = product of the shape, as joblib's int64 reduce computes it; a

