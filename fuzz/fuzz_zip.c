@@ -73,7 +73,8 @@ static void extract_all(pj_container_ctx *c, const pj_zip *z)
 {
     /* alternately whole members and a few bytes of one, as the npy reader
      * asks for a header first */
-    for (uint32_t i = 0; i < z->n; i++) {
+    /* hidden members too (past the end record's count): they are read */
+    for (uint32_t i = 0; i < z->n_all; i++) {
         uint64_t want = (i & 1) ? 64 : UINT64_MAX;
         const uint8_t *out = NULL;
         size_t n = 0;

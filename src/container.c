@@ -69,18 +69,26 @@ int pj_note_add(pj_container_ctx *c, const char *rule, int sev, const char *entr
                 uint64_t offset, pj_error *err, const char *fmt, ...)
 {
     if (c->out->n_notes >= c->cl.notes) {
+        /* A dropped note must not weaken the verdict: it could be the only
+         * rejecting one behind a pile of informational ones.  The last kept
+         * note becomes the limit's own (cl.notes >= 1 by the limits check). */
         c->notes_dropped++;
-        if (c->out->n_notes) {
-            pj_note *last = &c->out->notes[c->out->n_notes - 1];
-            char buf[96];
-            snprintf(buf, sizeof buf, "(and %llu more notes not kept)",
-                     (unsigned long long)c->notes_dropped);
-            char *m = strdup(buf);
-            if (m) {
-                free(last->message);
-                last->message = m;
-            }
+        pj_note *last = &c->out->notes[c->out->n_notes - 1];
+        char buf[128];
+        snprintf(buf, sizeof buf, "%llu notes past the limit of %llu were not kept",
+                 (unsigned long long)c->notes_dropped, (unsigned long long)c->cl.notes);
+        char *m = strdup(buf), *r = strdup("limit-exceeded");
+        if (!m || !r) {
+            free(m);
+            free(r);
+            return pj_error_set(err, PJ_E_NOMEM, 0, -1, "out of memory");
         }
+        free(last->message);
+        free(last->rule);
+        last->message = m;
+        last->rule = r;
+        if (last->severity < 2)
+            last->severity = 2;
         return 0;
     }
     char msg[512];

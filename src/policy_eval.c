@@ -555,10 +555,10 @@ static int eval_one(const pj_policy *p, const pj_pickle_result *pr, uint32_t ind
 }
 
 /* What the container readers found around the pickles (a zip entry named
- * twice, a compression bomb...): each note is a finding as it stands. */
-/* Every container note is a finding, but for severity 0: those only say
- * what was read (an object array's pickle, judged on its own), and the dump
- * shows them. */
+ * twice, a compression bomb...): each note is a finding as it stands, but
+ * for severity 0: those only say what was read (an object array's pickle,
+ * judged on its own), and the dump shows them.  (A note dropped past the
+ * note cap turns the last kept one into a rejecting limit-exceeded.) */
 static int judge_notes(const pj_file_result *r, pj_report *rep, pj_error *err)
 {
     static const pj_severity sev[4] = {PJ_SEV_LOW, PJ_SEV_MEDIUM, PJ_SEV_HIGH,

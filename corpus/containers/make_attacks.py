@@ -327,6 +327,25 @@ def numpy_dtype_in_npy():
             numpy_dtype_flags_deny_objects())
 
 
+def npz_object_then_bad_header():
+    """An object array (an informational note), then a member with a
+    rejecting note (a header outside the literal grammar).  With the note
+    cap reached, the rejecting note was dropped behind the informational
+    one and the file allowed: a review made the same with 1024 object arrays
+    and a member whose pickle np.load runs.  test_container sets the cap
+    to 1 on this file."""
+    hdr = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
+    hdr += " " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + "\n"
+    obj = (b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() +
+           pickle.dumps([1, "x"], protocol=2))
+    bad = b"\x93NUMPY\x01\x00\x10\x00{'descr': eval}\n" + evil_npy("npz-note-cap")[10:]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for name, data in (("a.npy", obj), ("evil.npy", bad)):
+            z.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data)
+    return buf.getvalue()
+
+
 def checkpoint_bytes_key():
     """A persistent id whose storage key is b'0': torch reads the record
     "data/b'0'" (4 bytes), not "data/0" (the 256 bytes we checked)."""
@@ -367,6 +386,7 @@ def main():
         "numpy-dtype-build-after-use.pkl": numpy_dtype_build_after_use(),
         "numpy-dtype-joblib-second-build.pkl": numpy_dtype_joblib_second_build(),
         "numpy-dtype-in-npy.npy": numpy_dtype_in_npy(),
+        "npz-object-then-bad-header.npz": npz_object_then_bad_header(),
     }
     os.makedirs(OUT, exist_ok=True)
     for name, data in files.items():

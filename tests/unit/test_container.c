@@ -237,11 +237,20 @@ static void test_limits(void)
     if (analyze(DIR_ "crafted/zip-nested.zip", &cl, &r) == 0)
         CHECK(!find_note(&r, "limit-exceeded", NULL) && r.n_pickles == 1);
     pj_file_result_free(&r);
-    /* the note cap keeps the first notes and says how many were dropped */
+    /* the note cap keeps the first notes; the last kept one becomes a
+     * rejecting limit-exceeded note that says how many were dropped */
     cl = pj_container_limits_default();
     cl.notes = 2;
     if (analyze(DIR_ "crafted/zip-case-0.pt", &cl, &r) == 0)
-        CHECK(r.n_notes == 2 && strstr(r.notes[1].message, "more notes not kept"));
+        CHECK(r.n_notes == 2 && !strcmp(r.notes[1].rule, "limit-exceeded") &&
+              r.notes[1].severity >= 2 && strstr(r.notes[1].message, "were not kept"));
+    pj_file_result_free(&r);
+    /* an informational note first, the rejecting one dropped: still rejected */
+    cl = pj_container_limits_default();
+    cl.notes = 1;
+    if (analyze(DIR_ "attacks/npz-object-then-bad-header.npz", &cl, &r) == 0)
+        CHECK(r.n_notes == 1 && !strcmp(r.notes[0].rule, "limit-exceeded") &&
+              r.notes[0].severity >= 2);
     pj_file_result_free(&r);
 }
 
@@ -273,7 +282,7 @@ int main(void)
     test_sniff();
     test_real();
     test_crafted("crafted", 40);
-    test_crafted("attacks", 5);
+    test_crafted("attacks", 16);
     test_payloads();
     test_limits();
     ci_sweep(DIR_ "real/torch-linear-f32.pt");
