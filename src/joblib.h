@@ -118,6 +118,13 @@ typedef struct pj_np_dtype {
 const char *pj_np_dtype_eval(const pj_graph *g, const pj_build_index *ix, pj_id id,
                              pj_np_dtype *out);
 
+/* The type strings numpy writes ("f8", "U5", "O8", "M8"...): a kind and a
+ * decimal size without sign or leading zeros; numpy accepts more ("f08",
+ * "S+1", "float64"), which no writer emits: refused.  NULL with *kind and
+ * *itemsize (the bytes the string alone gives: 'U' counts 4 per character,
+ * 'O' is a pointer), or why not. */
+const char *pj_np_typestr(const uint8_t *p, uint64_t n, char *kind, int64_t *itemsize);
+
 /* How to read a pickle stream. */
 typedef enum pj_joblib_mode {
     PJ_JOBLIB_AUTO = 0, /* a plain pickle, read as joblib.load too if it names a wrapper */

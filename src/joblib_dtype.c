@@ -63,15 +63,8 @@ static int small_int(const pj_graph *g, pj_id id, int64_t *v)
     return 1;
 }
 
-/* The type strings numpy writes ("f8", "U5", "O8", "M8"...): a kind and a
- * decimal size without sign or leading zeros.  numpy accepts more ("f08",
- * "S+1", "float64"), which no writer emits: refused. */
-static const char *parse_typestr(const pj_graph *g, pj_id id, raw *r)
+const char *pj_np_typestr(const uint8_t *p, uint64_t n, char *kind, int64_t *itemsize)
 {
-    if (pj_graph_node(g, id)->kind != PJ_K_STR)
-        return "dtype type string is not a str";
-    uint64_t n;
-    const uint8_t *p = pj_graph_bytes(g, id, &n);
     if (n < 2 || n > 11 || (p[1] == '0' && n > 2))
         return "dtype type string is not one numpy writes";
     int64_t size = 0;
@@ -82,8 +75,8 @@ static const char *parse_typestr(const pj_graph *g, pj_id id, raw *r)
     }
     if (size > INT32_MAX)
         return "dtype size does not fit numpy's int";
-    r->kind = (char)p[0];
-    r->str_size = size;
+    *kind = (char)p[0];
+    *itemsize = size;
     switch (p[0]) {
     case 'b': return size == 1 ? NULL : "unknown bool size";
     case 'i':
@@ -91,17 +84,26 @@ static const char *parse_typestr(const pj_graph *g, pj_id id, raw *r)
     case 'f': return size == 2 || size == 4 || size == 8 || size == 16 ? NULL : "unknown float size";
     case 'c': return size == 8 || size == 16 || size == 32 ? NULL : "unknown complex size";
     case 'O':
-        r->str_size = 8; /* a pointer on the 64-bit hosts that load these files */
+        *itemsize = 8; /* a pointer on the 64-bit hosts that load these files */
         return size == 4 || size == 8 ? NULL : "unknown object size";
     case 'M':
     case 'm': return size == 8 ? NULL : "unknown datetime size";
     case 'S':
     case 'V': return NULL;
     case 'U':
-        r->str_size = size * 4; /* UCS-4 characters; size <= INT32_MAX, no overflow */
-        return r->str_size <= INT32_MAX ? NULL : "dtype size does not fit numpy's int";
+        *itemsize = size * 4; /* UCS-4 characters; size <= INT32_MAX, no overflow */
+        return *itemsize <= INT32_MAX ? NULL : "dtype size does not fit numpy's int";
     default: return "unknown dtype kind";
     }
+}
+
+static const char *parse_typestr(const pj_graph *g, pj_id id, raw *r)
+{
+    if (pj_graph_node(g, id)->kind != PJ_K_STR)
+        return "dtype type string is not a str";
+    uint64_t n;
+    const uint8_t *p = pj_graph_bytes(g, id, &n);
+    return pj_np_typestr(p, n, &r->kind, &r->str_size);
 }
 
 /* The one BUILD numpy's __setstate__ ran on this dtype so far, or PJ_NIL;

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "numpy_dtype_audit.h"
+#include "joblib.h"
 #include "sort.h"
 
 /* numpy's dtype flags (ndarraytypes.h). */
@@ -323,34 +324,7 @@ static const char *type_string(const pj_graph *g, pj_id node, char *kind, int64_
         return "its constructor arguments are not (str, bool, bool)";
     uint64_t len;
     const uint8_t *p = pj_graph_bytes(g, args[0], &len);
-    if (len < 2 || len > 11 || (p[1] == '0' && len > 2))
-        return "its type string is not one numpy writes";
-    int64_t v = 0;
-    for (uint64_t i = 1; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return "its type string is not one numpy writes";
-        v = v * 10 + (p[i] - '0');
-    }
-    if (v > INT32_MAX)
-        return "its type string's size does not fit numpy's int";
-    *kind = (char)p[0];
-    *size = v;
-    switch (p[0]) {
-    case 'b': return v == 1 ? NULL : "unknown bool size";
-    case 'i':
-    case 'u': return v == 1 || v == 2 || v == 4 || v == 8 ? NULL : "unknown int size";
-    case 'f': return v == 2 || v == 4 || v == 8 || v == 16 ? NULL : "unknown float size";
-    case 'c': return v == 8 || v == 16 || v == 32 ? NULL : "unknown complex size";
-    case 'O':
-        *size = 8; /* a pointer on the 64-bit hosts that load these files */
-        return v == 4 || v == 8 ? NULL : "unknown object size";
-    case 'M':
-    case 'm': return v == 8 ? NULL : "unknown datetime size";
-    case 'S':
-    case 'V': return NULL;
-    case 'U': *size = v * 4; return NULL; /* UCS-4; v <= INT32_MAX */
-    default: return "unknown dtype kind";
-    }
+    return pj_np_typestr(p, len, kind, size);
 }
 
 /* The state of a built dtype, as __setstate__ reads versions 3 and 4 (the
