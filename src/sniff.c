@@ -123,15 +123,19 @@ static int tar(const uint8_t *buf, size_t len)
 
 pj_sniff_kind pj_sniff(const uint8_t *buf, size_t len)
 {
-    if (starts(buf, len, "PK\3\4", 4) || starts(buf, len, "PK\5\6", 4))
+    /* torch.load takes only "PK\3\4" for a zip; anything else goes to its
+     * legacy reader, which tries tarfile first: an .npy or empty .npz
+     * whose first 512 bytes pass tarfile's checksum is a tar to torch */
+    if (starts(buf, len, "PK\3\4", 4))
+        return PJ_SNIFF_ZIP;
+    if (tar(buf, len))
+        return PJ_SNIFF_TAR;
+    if (starts(buf, len, "PK\5\6", 4))
         return PJ_SNIFF_ZIP;
     if (starts(buf, len, "\x93NUMPY", 6))
         return PJ_SNIFF_NPY;
     if (starts(buf, len, "PYTORCH1", 8))
         return PJ_SNIFF_TORCH_PREVIEW;
-    /* before anything torch.load would read after trying tarfile */
-    if (tar(buf, len))
-        return PJ_SNIFF_TAR;
     if (torch_legacy(buf, len))
         return PJ_SNIFF_TORCH_LEGACY;
     if (starts(buf, len, "7z\xbc\xaf\x27\x1c", 6))

@@ -346,6 +346,51 @@ def npz_object_then_bad_header():
     return buf.getvalue()
 
 
+# ---- files torch.load opens as tar (its legacy reader tries tarfile first) --
+
+def _tar_with_storages():
+    """A ustar archive whose member `storages` is a pickle torch.load runs."""
+    import tarfile
+    payload = b"cposix\nsystem\n(S'touch /tmp/picklejail-attack-tar'\ntR."
+    bio = io.BytesIO()
+    with tarfile.open(fileobj=bio, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        for name, data in (("placeholder", b""), ("storages", payload)):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            ti.mtime = 0
+            t.addfile(ti, io.BytesIO(data))
+    return bytearray(bio.getvalue())
+
+
+def _fix_tar_checksum(b):
+    b[148:156] = b" " * 8
+    b[148:156] = b"%06o\0 " % sum(b[0:512])
+
+
+def tar_npy():
+    """A valid numeric .npy (no pickle) whose first 512 bytes are also a tar
+    header: np.load reads an array, torch.load the tar's `storages`."""
+    b = _tar_with_storages()
+    for hl in range(40, 90):
+        n = len(b) - (10 + hl)
+        h = ("{'descr': '|u1', 'fortran_order': False, 'shape': (%d,), }" % n).ljust(hl - 1) + "\n"
+        if len(h) == hl:
+            break
+    prefix = b"\x93NUMPY\x01\x00" + hl.to_bytes(2, "little") + h.encode()
+    b[0:100] = prefix.ljust(100, b"\0")
+    _fix_tar_checksum(b)
+    return bytes(b)
+
+
+def tar_empty_npz():
+    """An end record at byte 0 whose comment covers the rest: an empty .npz
+    to np.load, a tar to torch.load."""
+    b = _tar_with_storages()
+    b[0:22] = b"PK\x05\x06" + bytes(16) + (len(b) - 22).to_bytes(2, "little")
+    _fix_tar_checksum(b)
+    return bytes(b)
+
+
 def checkpoint_bytes_key():
     """A persistent id whose storage key is b'0': torch reads the record
     "data/b'0'" (4 bytes), not "data/0" (the 256 bytes we checked)."""
@@ -387,6 +432,8 @@ def main():
         "numpy-dtype-joblib-second-build.pkl": numpy_dtype_joblib_second_build(),
         "numpy-dtype-in-npy.npy": numpy_dtype_in_npy(),
         "npz-object-then-bad-header.npz": npz_object_then_bad_header(),
+        "tar-npy.npy": tar_npy(),
+        "tar-empty-npz.npz": tar_empty_npz(),
     }
     os.makedirs(OUT, exist_ok=True)
     for name, data in files.items():
