@@ -20,7 +20,8 @@ One small file per input, named "seed-<what>", in corpus/fuzz/<target>/:
   container          whole files: zip archives as torch.save and np.savez
                      write them, .npy, PyTorch's legacy format, compressed
                      wrappers, tar, polyglots and broken archives, plus the
-                     raw pickle seeds;
+                     raw pickle seeds, and the files of corpus/containers/
+                     (real, crafted and attack files up to 64 KiB);
   zip, npy,          one grammar each, from the container seeds and the
   decompress,        files of corpus/containers/ (by their magic): archives;
   joblib             .npy files and the .npy members of archives, plus
@@ -756,6 +757,10 @@ def main():
         write(os.path.join(HERE, "policy"), name, data)
     for name, data in container_seeds():
         write(os.path.join(HERE, "container"), name, data)
+    # and the container corpus itself: real files, crafted ones, attacks
+    for name, data in container_files():
+        if len(data) <= MAX_SEED * 4:
+            write(os.path.join(HERE, "container"), "file-" + name, data)
     for target, seeds in grammars.items():
         for name, data in seeds:
             write(os.path.join(HERE, target), name, data)
