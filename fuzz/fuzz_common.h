@@ -124,6 +124,9 @@ static inline void pj_fuzz_check_pickles(const pj_file_result *r, uint32_t from)
  *     policy suggester, into memory. */
 void pj_fuzz_print(const pj_file_result *r);
 void pj_fuzz_judge(const pj_file_result *r, unsigned profile);
+/* pj_policy_suggest with p as the hint, into memory. */
+struct pj_policy;
+void pj_fuzz_suggest(const struct pj_policy *p, const pj_file_result *r);
 
 /* 1 + the index of a built-in profile name, 0 when there is none. */
 unsigned pj_fuzz_profile_index(const char *name);

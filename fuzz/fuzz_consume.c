@@ -64,7 +64,7 @@ static void print_report(const pj_report *rep)
     free(buf);
 }
 
-static void suggest(const pj_policy *p, const pj_file_result *r)
+void pj_fuzz_suggest(const pj_policy *p, const pj_file_result *r)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -101,7 +101,7 @@ void pj_fuzz_judge(const pj_file_result *r, unsigned profile)
         if (rc == 0)
             print_report(&rep);
         pj_report_free(&rep);
-        suggest(p, r);
+        pj_fuzz_suggest(p, r);
     }
     pj_policy_free(p);
 }

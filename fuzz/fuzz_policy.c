@@ -108,22 +108,6 @@ static void check_warnings(const pj_policy *p)
     (void)pj_policy_n_globals(p);
 }
 
-static void suggest(const pj_policy *hint, const pj_file_result *r)
-{
-    char *buf = NULL;
-    size_t n = 0;
-    FILE *out = open_memstream(&buf, &n);
-    if (!out)
-        return;
-    const pj_file_result *files[1] = {r};
-    const char *paths[1] = {"fixed"};
-    pj_error err;
-    int rc = pj_policy_suggest(out, hint, files, paths, 1, &err);
-    PJ_FUZZ_CHECK(rc == 0 || rc == PJ_E_NOMEM);
-    fclose(out);
-    free(buf);
-}
-
 /* Judge the fixed pickles, all together and the os.system one alone. */
 static void judge(const pj_policy *p)
 {
@@ -154,7 +138,7 @@ static void judge(const pj_policy *p)
                 PJ_FUZZ_CHECK(rep.verdict == PJ_VERDICT_REJECTED);
             pj_report_free(&rep);
             if (k == 0)
-                suggest(p, &r);
+                pj_fuzz_suggest(p, &r);
         }
         pj_file_result_free(&r);
     }

@@ -43,27 +43,6 @@ static const pj_note *find_note(const pj_file_result *r, const char *rule, const
     return NULL;
 }
 
-/* A pickle (from `entry`, or anywhere when NULL) that names module.name. */
-static int has_global(const pj_file_result *r, const char *entry, const char *mod,
-                      const char *name)
-{
-    for (uint32_t i = 0; i < r->n_pickles; i++) {
-        const pj_pickle_result *p = &r->pickles[i];
-        if (entry && (!p->entry || strcmp(p->entry, entry) != 0))
-            continue;
-        for (pj_id id = 0; id < p->g->n_nodes; id++) {
-            if (pj_graph_node(p->g, id)->kind != PJ_K_GLOBAL)
-                continue;
-            pj_blob m, n;
-            pj_graph_global(p->g, id, &m, &n);
-            if (m.n == strlen(mod) && memcmp(m.p, mod, m.n) == 0 && n.n == strlen(name) &&
-                memcmp(n.p, name, n.n) == 0)
-                return 1;
-        }
-    }
-    return 0;
-}
-
 static void test_real(void)
 {
     DIR *d = opendir(DIR_ "real");
@@ -116,7 +95,8 @@ static void crafted_one(const char *dir, const char *file, const char *rule, con
         return;
     const char *ent = strcmp(entry, "-") ? entry : NULL;
     if (!strcmp(rule, "pickle")) {
-        CHECK_MSG(has_global(&r, ent, "posix", "system"), "%s: no posix.system in %s", file, entry);
+        CHECK_MSG(ci_global_in(&r, ent, "posix", "system") >= 0, "%s: no posix.system in %s", file,
+                  entry);
     } else if (!strcmp(rule, "-")) {
         CHECK_MSG(r.n_notes == 0, "%s: unexpected note %s", file, r.notes[0].rule);
     } else {
@@ -190,7 +170,7 @@ static void test_payloads(void)
         snprintf(path, sizeof path, DIR_ "crafted/%s", cases[i].file);
         pj_file_result r;
         if (analyze(path, NULL, &r) == 0)
-            CHECK_MSG(has_global(&r, cases[i].entry, "posix", "system"), "%s: payload in %s",
+            CHECK_MSG(ci_global_in(&r, cases[i].entry, "posix", "system") >= 0, "%s: payload in %s",
                       cases[i].file, cases[i].entry ? cases[i].entry : "-");
         pj_file_result_free(&r);
     }
